@@ -1,0 +1,332 @@
+//! # Tessera example: service client (OAuth 2.0 client credentials)
+//!
+//! Shows how a backend service, acting on its own behalf rather than for a
+//! user, gets an access token from Tessera with the `client_credentials`
+//! grant (RFC 6749 §4.4) using the [`oauth2`] crate, and then calls the
+//! example resource server with it.
+//!
+//! Steps:
+//!
+//! 1. fetch Tessera's discovery document with a plain HTTP GET to find the
+//!    `token_endpoint` (a service does not need the rest of OpenID Connect);
+//! 2. ask for a token with scope `roles`, authenticating with the client's
+//!    secret (HTTP Basic, or the request body if Tessera only offers that);
+//! 3. print a summary of the token response;
+//! 4. call `GET {api_url}/api/me` with the token and print the answer.
+//!
+//! For client-credentials tokens Tessera sets `sub` to the client id and
+//! `roles` to the client's own roles.
+//!
+//! ## Running
+//!
+//! Start Tessera (it registers the `example-app` client on first start and
+//! writes its secret to `keys/example-app.secret`), then the resource server,
+//! then run this from Tessera's working directory:
+//!
+//! ```sh
+//! cargo run --example resource_server &
+//! cargo run --example service_client
+//! ```
+//!
+//! Settings (flag / environment variable, default):
+//!
+//! * `--issuer` / `SC_ISSUER`, `http://127.0.0.1:8080`
+//! * `--client-id` / `SC_CLIENT_ID`, `example-app`
+//! * `--client-secret` / `SC_CLIENT_SECRET`, otherwise read from
+//!   `--client-secret-file` / `SC_CLIENT_SECRET_FILE`,
+//!   `keys/example-app.secret`
+//! * `--api-url` / `SC_API_URL`, `http://127.0.0.1:4000`
+//!
+//! The program exits with status 1 and a one-line message when any step fails.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use oauth2::basic::{BasicClient, BasicTokenResponse};
+use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
+use serde::Deserialize;
+
+/// How long one HTTP request may take before it is given up.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many times discovery is tried while Tessera may still be starting.
+const DISCOVERY_ATTEMPTS: u32 = 5;
+
+/// Pause between two discovery attempts.
+const DISCOVERY_RETRY_DELAY: Duration = Duration::from_secs(2);
+
+/// Command-line flags; each can also come from the environment.
+#[derive(Debug, Parser)]
+#[command(
+    name = "service_client",
+    about = "Get a client_credentials token from Tessera and call the example API with it"
+)]
+struct Args {
+    /// Issuer URL of the Tessera instance.
+    #[arg(long, env = "SC_ISSUER", default_value = "http://127.0.0.1:8080")]
+    issuer: String,
+
+    /// OAuth client id of this service.
+    #[arg(long, env = "SC_CLIENT_ID", default_value = "example-app")]
+    client_id: String,
+
+    /// OAuth client secret (default: read from --client-secret-file).
+    #[arg(long, env = "SC_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+
+    /// File holding the client secret, used when --client-secret is not given.
+    #[arg(
+        long,
+        env = "SC_CLIENT_SECRET_FILE",
+        default_value = "keys/example-app.secret"
+    )]
+    client_secret_file: PathBuf,
+
+    /// Base URL of the example resource server.
+    #[arg(long, env = "SC_API_URL", default_value = "http://127.0.0.1:4000")]
+    api_url: String,
+}
+
+/// The part of the discovery document this client needs.
+#[derive(Debug, Deserialize)]
+struct Discovery {
+    /// The provider's issuer identifier, checked against `--issuer`.
+    issuer: String,
+    /// Where tokens are requested.
+    token_endpoint: String,
+    /// Client authentication methods the token endpoint accepts.
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` prints the whole cause chain on one line.
+            eprintln!("service_client: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the four steps described in the module documentation.
+async fn run(args: Args) -> anyhow::Result<()> {
+    let secret = client_secret(args.client_secret.as_deref(), &args.client_secret_file)?;
+    let http = http_client()?;
+
+    let discovery = discover(&http, &args.issuer).await?;
+    println!("Token endpoint: {}", discovery.token_endpoint);
+
+    let token = request_token(&http, &discovery, &args.client_id, secret).await?;
+    print_token_summary(&token);
+
+    call_api(&http, &args.api_url, &token).await
+}
+
+/// Picks the client secret: the flag/environment value, else the secret file.
+fn client_secret(explicit: Option<&str>, file: &Path) -> anyhow::Result<String> {
+    if let Some(secret) = explicit.map(str::trim).filter(|s| !s.is_empty()) {
+        return Ok(secret.to_owned());
+    }
+    let contents = std::fs::read_to_string(file).with_context(|| {
+        format!(
+            "no client secret: pass --client-secret or set SC_CLIENT_SECRET, or point \
+             --client-secret-file / SC_CLIENT_SECRET_FILE at the file Tessera wrote \
+             (could not read {})",
+            file.display()
+        )
+    })?;
+    // Tessera writes the secret followed by a newline.
+    let secret = contents.trim();
+    if secret.is_empty() {
+        bail!("the client secret file {} is empty", file.display());
+    }
+    Ok(secret.to_owned())
+}
+
+/// Builds the HTTP client used for every request.
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        // The oauth2 crate recommends no redirects: following them to an
+        // attacker-chosen host would be a server-side request forgery.
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .context("could not build the HTTP client")
+}
+
+/// Fetches the discovery document, retrying while Tessera is unreachable.
+async fn discover(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Discovery> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let mut attempt = 1;
+    let response = loop {
+        match http.get(&url).send().await {
+            Ok(response) => break response,
+            // Connection errors are worth a retry: Tessera may still be starting.
+            Err(err) if attempt < DISCOVERY_ATTEMPTS && (err.is_connect() || err.is_timeout()) => {
+                attempt += 1;
+                tokio::time::sleep(DISCOVERY_RETRY_DELAY).await;
+            }
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!("could not fetch {url} (is Tessera running at {issuer}?)")
+                });
+            }
+        }
+    };
+    let status = response.status();
+    if !status.is_success() {
+        bail!("{url} answered {status}: is --issuer / SC_ISSUER the issuer URL of Tessera?");
+    }
+    let discovery: Discovery = response
+        .json()
+        .await
+        .with_context(|| format!("{url} did not return a valid discovery document"))?;
+    // The issuer must match exactly (OpenID Connect Discovery §4.3), or the
+    // document belongs to someone else.
+    if discovery.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        bail!(
+            "the discovery document names issuer {} but --issuer is {issuer}",
+            discovery.issuer
+        );
+    }
+    Ok(discovery)
+}
+
+/// Chooses how to send the client secret: HTTP Basic unless Tessera only
+/// advertises `client_secret_post`.
+fn auth_type(discovery: &Discovery) -> AuthType {
+    let Some(methods) = &discovery.token_endpoint_auth_methods_supported else {
+        // The discovery default is client_secret_basic.
+        return AuthType::BasicAuth;
+    };
+    let supports = |name: &str| methods.iter().any(|m| m == name);
+    if !supports("client_secret_basic") && supports("client_secret_post") {
+        AuthType::RequestBody
+    } else {
+        AuthType::BasicAuth
+    }
+}
+
+/// Requests a client-credentials token with scope `roles`.
+async fn request_token(
+    http: &reqwest::Client,
+    discovery: &Discovery,
+    client_id: &str,
+    secret: String,
+) -> anyhow::Result<BasicTokenResponse> {
+    let token_url = TokenUrl::new(discovery.token_endpoint.clone())
+        .context("the discovery document has an invalid token_endpoint")?;
+    let client = BasicClient::new(ClientId::new(client_id.to_owned()))
+        .set_client_secret(ClientSecret::new(secret))
+        .set_auth_type(auth_type(discovery))
+        .set_token_uri(token_url);
+    client
+        .exchange_client_credentials()
+        .add_scope(Scope::new("roles".to_owned()))
+        .request_async(http)
+        .await
+        .map_err(|err| anyhow::anyhow!(describe_token_error(&err)))
+        .context("Tessera did not issue a token")
+}
+
+/// Turns a token endpoint failure into one readable sentence.
+fn describe_token_error(
+    err: &oauth2::RequestTokenError<
+        oauth2::HttpClientError<reqwest::Error>,
+        oauth2::basic::BasicErrorResponse,
+    >,
+) -> String {
+    match err {
+        oauth2::RequestTokenError::ServerResponse(response) => {
+            let mut text = response.error().to_string();
+            if let Some(description) = response.error_description() {
+                text.push_str(": ");
+                text.push_str(description);
+            }
+            text
+        }
+        other => error_chain(other),
+    }
+}
+
+/// Joins an error and all its sources with ": ".
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Prints what came back, without printing the whole token (it is a secret).
+fn print_token_summary(token: &BasicTokenResponse) {
+    let secret = token.access_token().secret();
+    let preview: String = secret.chars().take(16).collect();
+    println!(
+        "Got an access token: {preview}... ({} characters)",
+        secret.len()
+    );
+    println!("  token_type: {}", token.token_type().as_ref());
+    match token.expires_in() {
+        Some(lifetime) => println!("  expires_in: {} s", lifetime.as_secs()),
+        None => println!("  expires_in: (not stated)"),
+    }
+    match token.scopes() {
+        Some(scopes) => {
+            let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+            println!("  scope: {}", scopes.join(" "));
+        }
+        // RFC 6749 §5.1: no scope in the answer means "as requested".
+        None => println!("  scope: (as requested: roles)"),
+    }
+    if token.refresh_token().is_some() {
+        println!("  refresh_token: present");
+    }
+}
+
+/// Calls `GET {api_url}/api/me` with the token and prints the answer.
+async fn call_api(
+    http: &reqwest::Client,
+    api_url: &str,
+    token: &BasicTokenResponse,
+) -> anyhow::Result<()> {
+    let url = format!("{}/api/me", api_url.trim_end_matches('/'));
+    let response = http
+        .get(&url)
+        .bearer_auth(token.access_token().secret())
+        .send()
+        .await
+        .with_context(|| format!("could not reach the resource server at {url}"))?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .with_context(|| format!("could not read the answer of {url}"))?;
+    println!("GET {url} -> {status}");
+    println!("{}", pretty_json(&body));
+    if !status.is_success() {
+        bail!("the resource server refused the token ({status})");
+    }
+    Ok(())
+}
+
+/// Pretty-prints JSON, or returns the text unchanged when it is not JSON.
+fn pretty_json(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| serde_json::to_string_pretty(&value).ok())
+        .unwrap_or_else(|| body.to_owned())
+}

@@ -1,0 +1,208 @@
+//! Password hashing with argon2id. Every hash runs on the blocking pool behind a semaphore:
+//! at most `max_concurrent` hashes (each `memory_kib` of memory) run at once, so a flood of
+//! logins can neither exhaust memory nor stall the async workers. Unknown users are checked
+//! against a dummy hash so their answer costs the same time.
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::config::PasswordSettings;
+
+/// Why a password could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// The password breaks the policy; the message says how.
+    #[error("{0}")]
+    Policy(String),
+    /// Hashing failed (should not happen with validated parameters).
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// Wrong password (or unknown user).
+    No,
+    /// Right password; the stored hash is current.
+    Yes,
+    /// Right password, hashed with old parameters: store this new hash.
+    YesRehashed(String),
+}
+
+/// Minimum and maximum password lengths (ASVS 2.1.1, 2.1.2).
+pub const MIN_LENGTH: usize = 8;
+/// Longer inputs are refused before hashing to bound the work.
+pub const MAX_LENGTH: usize = 128;
+
+/// Checks the password policy: 8 to 128 characters.
+pub fn check_policy(password: &str) -> Result<(), PasswordError> {
+    let len = password.chars().count();
+    if len < MIN_LENGTH {
+        return Err(PasswordError::Policy(format!(
+            "a password needs at least {MIN_LENGTH} characters"
+        )));
+    }
+    if len > MAX_LENGTH {
+        return Err(PasswordError::Policy(format!(
+            "a password may have at most {MAX_LENGTH} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Hashes and verifies passwords with bounded concurrency.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<String>,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+fn argon2(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+fn hash_blocking(params: &Params, password: &str) -> Result<String, PasswordError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2(params)
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+impl PasswordHasher {
+    /// Builds a hasher; computes the dummy hash once (one hash of work at start).
+    pub fn new(settings: &PasswordSettings) -> Result<Self, PasswordError> {
+        let params = Params::new(
+            settings.memory_kib,
+            settings.iterations,
+            settings.parallelism,
+            None,
+        )
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        let dummy = hash_blocking(&params, &crate::auth::secret::generate())?;
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(settings.max_concurrent)),
+            dummy_hash: Arc::new(dummy),
+        })
+    }
+
+    /// Hashes a password that passed [`check_policy`].
+    pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
+        check_policy(&password)?;
+        let params = self.params.clone();
+        self.run(move || hash_blocking(&params, &password))
+            .await
+            .and_then(|r| r)
+    }
+
+    /// Verifies `password` against `stored` (or against the dummy hash when `stored` is
+    /// `None`, which always answers [`Verified::No`] after the same work).
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Verified {
+        if password.chars().count() > MAX_LENGTH {
+            return Verified::No;
+        }
+        let is_real = stored.is_some();
+        let stored = stored.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
+        let params = self.params.clone();
+        let outcome = self
+            .run(move || {
+                let Ok(parsed) = PasswordHash::new(&stored) else {
+                    return Verified::No;
+                };
+                let stored_params = Params::try_from(&parsed).ok();
+                // Verify with the parameters the hash was made with, whatever they were.
+                let ok = Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok();
+                if !ok {
+                    return Verified::No;
+                }
+                let current = parsed.algorithm.as_str() == "argon2id"
+                    && stored_params.is_some_and(|p| {
+                        p.m_cost() == params.m_cost()
+                            && p.t_cost() == params.t_cost()
+                            && p.p_cost() == params.p_cost()
+                    });
+                if current {
+                    Verified::Yes
+                } else {
+                    hash_blocking(&params, &password)
+                        .map(Verified::YesRehashed)
+                        .unwrap_or(Verified::Yes)
+                }
+            })
+            .await
+            .unwrap_or(Verified::No);
+        if is_real { outcome } else { Verified::No }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| PasswordError::Hash(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(memory_kib: u32) -> PasswordSettings {
+        PasswordSettings {
+            memory_kib,
+            iterations: 1,
+            parallelism: 1,
+            max_concurrent: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn verifies_and_upgrades_old_parameters() {
+        let old = PasswordHasher::new(&settings(8192)).unwrap();
+        let new = PasswordHasher::new(&settings(9216)).unwrap();
+        let hash = old.hash("correct horse".into()).await.unwrap();
+        assert_eq!(
+            old.verify("correct horse".into(), Some(hash.clone())).await,
+            Verified::Yes
+        );
+        assert_eq!(
+            old.verify("wrong horse".into(), Some(hash.clone())).await,
+            Verified::No
+        );
+        match new.verify("correct horse".into(), Some(hash)).await {
+            Verified::YesRehashed(upgraded) => assert!(upgraded.contains("m=9216")),
+            other => panic!("expected a rehash, got {other:?}"),
+        }
+        assert_eq!(new.verify("anything".into(), None).await, Verified::No);
+    }
+
+    #[test]
+    fn policy_bounds() {
+        assert!(check_policy("short").is_err());
+        assert!(check_policy("long enough").is_ok());
+        assert!(check_policy(&"x".repeat(129)).is_err());
+    }
+}

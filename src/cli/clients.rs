@@ -1,0 +1,219 @@
+//! `tessera client …`.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{Output, print_json};
+use crate::auth::accounts::AccountError;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::oidc::registration::{self, ClientSpec};
+use crate::store::ClientRow;
+
+/// `tessera client …`.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. Prints its client_id and (once) its secret.
+    Add {
+        /// Name shown to users on the consent page.
+        #[arg(long)]
+        name: String,
+        /// Use this client_id instead of a random one.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// A redirect URI (repeatable); matched exactly. http only for loopback hosts.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI (repeatable).
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (browser or native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Comma-separated grant types [default: authorization_code,refresh_token].
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        grant_types: Vec<String>,
+        /// Allowed scopes, space- or comma-separated [default: openid profile email roles offline_access].
+        #[arg(long, num_args = 1.., value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// A role of the client itself, carried by its client_credentials tokens (repeatable).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Do not ask users for consent (first-party apps).
+        #[arg(long)]
+        skip_consent: bool,
+        /// ID token signing algorithm: RS256, ES256 or EdDSA [default: RS256].
+        #[arg(long, value_name = "ALG")]
+        id_token_alg: Option<String>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List clients.
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Show one client.
+    Show {
+        /// client_id.
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Replace a confidential client's secret; prints the new one once.
+    RotateSecret {
+        /// client_id.
+        id: String,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Delete a client with its grants and consents.
+    Delete {
+        /// client_id.
+        id: String,
+    },
+}
+
+fn split_words(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split([' ', ',']))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn client_json(c: &ClientRow) -> serde_json::Value {
+    let words = |s: &str| {
+        s.split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "client_id": c.id,
+        "name": c.name,
+        "public": c.public != 0,
+        "redirect_uris": words(&c.redirect_uris),
+        "post_logout_redirect_uris": words(&c.post_logout_redirect_uris),
+        "grant_types": words(&c.grant_types),
+        "scopes": words(&c.scopes),
+        "roles": words(&c.roles),
+        "skip_consent": c.skip_consent != 0,
+        "id_token_alg": c.id_token_alg,
+        "created_at": c.created_at,
+    })
+}
+
+fn print_client(c: &ClientRow) {
+    println!("client_id:     {}", c.id);
+    println!("name:          {}", c.name);
+    println!(
+        "type:          {}",
+        if c.public != 0 {
+            "public"
+        } else {
+            "confidential"
+        }
+    );
+    println!("redirect URIs: {}", c.redirect_uris);
+    println!("post-logout:   {}", c.post_logout_redirect_uris);
+    println!("grant types:   {}", c.grant_types);
+    println!("scopes:        {}", c.scopes);
+    println!("roles:         {}", c.roles);
+    println!("skip consent:  {}", c.skip_consent != 0);
+    println!("id token alg:  {}", c.id_token_alg);
+}
+
+/// Runs a `client` command.
+pub async fn run(
+    command: ClientCommand,
+    config: &Config,
+    clock: SharedClock,
+) -> anyhow::Result<()> {
+    let db = crate::startup::open_database(config).await?;
+    let now = clock.now();
+    match command {
+        ClientCommand::Add {
+            name,
+            client_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            grant_types,
+            scopes,
+            roles,
+            skip_consent,
+            id_token_alg,
+            output,
+        } => {
+            let spec = ClientSpec {
+                client_id,
+                name,
+                redirect_uris,
+                post_logout_redirect_uris,
+                public,
+                grant_types,
+                scopes: split_words(&scopes),
+                roles,
+                skip_consent,
+                id_token_alg,
+            };
+            let registered = registration::register(&db, spec, now).await?;
+            if output.json {
+                let mut value = client_json(&registered.row);
+                value["client_secret"] = json!(registered.secret);
+                print_json(&value);
+            } else {
+                print_client(&registered.row);
+                if let Some(secret) = &registered.secret {
+                    println!("client_secret: {secret}   (shown once: store it now)");
+                }
+            }
+        }
+        ClientCommand::List { output } => {
+            let clients = db.list_clients().await?;
+            if output.json {
+                print_json(&json!(clients.iter().map(client_json).collect::<Vec<_>>()));
+            } else {
+                println!("{:<34} {:<13} NAME", "CLIENT_ID", "TYPE");
+                for c in &clients {
+                    let kind = if c.public != 0 {
+                        "public"
+                    } else {
+                        "confidential"
+                    };
+                    println!("{:<34} {:<13} {}", c.id, kind, c.name);
+                }
+            }
+        }
+        ClientCommand::Show { id, output } => {
+            let client = db
+                .find_client(&id)
+                .await?
+                .ok_or_else(|| AccountError::NotFound(format!("client '{id}'")))?;
+            if output.json {
+                print_json(&client_json(&client));
+            } else {
+                print_client(&client);
+            }
+        }
+        ClientCommand::RotateSecret { id, output } => {
+            let secret = registration::rotate_secret(&db, &id, now).await?;
+            if output.json {
+                print_json(&json!({ "client_id": id, "client_secret": secret }));
+            } else {
+                println!(
+                    "new client_secret for {id}: {secret}   (shown once; the old secret no longer works)"
+                );
+            }
+        }
+        ClientCommand::Delete { id } => {
+            if !db.delete_client(&id).await? {
+                return Err(AccountError::NotFound(format!("client '{id}'")).into());
+            }
+            println!("deleted client {id}");
+        }
+    }
+    Ok(())
+}

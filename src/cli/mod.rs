@@ -1,0 +1,111 @@
+//! The command line: `serve`, `migrate`, `config check`, and the `user`, `role`, `client` and
+//! `keys` administration commands. Every command that creates something can answer in JSON.
+
+pub mod bootstrap;
+mod clients;
+mod keys;
+mod users;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, Settings};
+
+/// Tessera: a self-hosted OpenID Connect provider.
+///
+/// Configuration comes from built-in defaults, then tessera.toml (--config PATH, else
+/// ./tessera.toml when present), then TESSERA_* environment variables (nested settings use a
+/// double underscore, e.g. TESSERA_PASSWORD__MEMORY_KIB). Run `tessera config check` to see
+/// the effective configuration.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about)]
+pub struct Cli {
+    /// Configuration file (default: ./tessera.toml when present).
+    #[arg(long, global = true, value_name = "PATH", env = "TESSERA_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve until SIGINT/SIGTERM (graceful shutdown).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage roles (admin, user and guest exist from the start).
+    #[command(subcommand)]
+    Role(users::RoleCommand),
+    /// Manage OAuth clients (the applications that sign users in through Tessera).
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// `tessera config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective settings (secrets redacted).
+    Check,
+}
+
+/// `--json` for commands that print something a script may read.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Output {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Loads and validates the configuration for `cli`.
+pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let settings = Settings::load(cli.config.as_deref(), std::env::vars())?;
+    Ok(settings.validate()?)
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    let clock: SharedClock = std::sync::Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve => {
+            let app = crate::startup::Application::build(config, clock).await?;
+            app.run_until_stopped(crate::startup::shutdown_signal())
+                .await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            crate::startup::open_database(&config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            for warning in config.warnings() {
+                eprintln!("warning: {warning}");
+            }
+            println!("# configuration is valid\n{}", config.redacted_toml());
+            Ok(())
+        }
+        Command::User(command) => users::run_user(command, &config, clock).await,
+        Command::Role(command) => users::run_role(command, &config, clock).await,
+        Command::Client(command) => clients::run(command, &config, clock).await,
+        Command::Keys(command) => keys::run(command, &config, clock).await,
+    }
+}
+
+/// Prints a JSON value on one line.
+fn print_json(value: &serde_json::Value) {
+    println!("{value}");
+}

@@ -1,0 +1,30 @@
+//! Tessera: a self-hosted OpenID Connect provider.
+//!
+//! Module map (each module's header says what it owns and what it must not touch):
+//! - [`config`]: settings from defaults, `tessera.toml` and `TESSERA_*` variables.
+//! - [`cli`]: the command line (`serve`, `migrate`, `user`, `client`, `keys`, `config check`).
+//! - [`startup`]: builds the router, binds the listener, runs background tasks.
+//! - [`state`]: the shared application state handed to every handler.
+//! - [`clock`]: the only place that reads the system time.
+//! - [`domain`]: validated value types (usernames, emails, roles, redirect URIs, scopes).
+//! - [`auth`]: account security without HTTP: passwords, sessions, random secrets.
+//! - [`oidc`]: the OAuth 2.0 / OpenID Connect rules, free of HTTP and SQL types.
+//! - [`signing`]: signing keys, JWKS and JWT signing/verification (the only josekit user).
+//! - [`store`]: the database (the only sqlx user).
+//! - [`render`]: HTML templates (the only minijinja user).
+//! - [`web`]: axum handlers that adapt HTTP to the modules above.
+//! - [`error`]: the error type of hosted pages.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod oidc;
+pub mod render;
+pub mod signing;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod web;

@@ -1,0 +1,74 @@
+//! The discovery document (OpenID Connect Discovery 1.0 §3, RFC 8414 §2), built once at
+//! start from what the server really does.
+
+use serde_json::{Value, json};
+
+use super::scopes;
+
+/// Endpoint paths, relative to the issuer.
+pub mod paths {
+    /// Authorization endpoint.
+    pub const AUTHORIZE: &str = "/authorize";
+    /// Token endpoint.
+    pub const TOKEN: &str = "/token";
+    /// UserInfo endpoint.
+    pub const USERINFO: &str = "/userinfo";
+    /// JWKS.
+    pub const JWKS: &str = "/jwks";
+    /// Introspection (RFC 7662).
+    pub const INTROSPECT: &str = "/introspect";
+    /// Revocation (RFC 7009).
+    pub const REVOKE: &str = "/revoke";
+    /// RP-initiated logout.
+    pub const END_SESSION: &str = "/end-session";
+}
+
+/// The metadata document.
+pub fn document(issuer: &str) -> Value {
+    let url = |path: &str| format!("{issuer}{path}");
+    let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
+    let confidential_methods = ["client_secret_basic", "client_secret_post"];
+    let mut claims: Vec<&str> = vec![
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "amr",
+        "azp",
+        "sid",
+        "at_hash",
+    ];
+    for scope in scopes::SUPPORTED {
+        claims.extend(scopes::claims_of(scope));
+    }
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": url(paths::AUTHORIZE),
+        "token_endpoint": url(paths::TOKEN),
+        "userinfo_endpoint": url(paths::USERINFO),
+        "jwks_uri": url(paths::JWKS),
+        "end_session_endpoint": url(paths::END_SESSION),
+        "introspection_endpoint": url(paths::INTROSPECT),
+        "revocation_endpoint": url(paths::REVOKE),
+        "scopes_supported": scopes::SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": confidential_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": claims,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "require_request_uri_registration": false,
+        "access_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+    })
+}

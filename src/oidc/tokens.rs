@@ -1,0 +1,210 @@
+//! Minting the token response (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3) and validating
+//! our own JWT access tokens (RFC 9068 §4) for userinfo and introspection.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::claims::{self, AccessTokenFacts, IdTokenFacts};
+use super::client::Client;
+use super::{OAuthError, Provider};
+use crate::auth::secret;
+use crate::domain::ScopeSet;
+use crate::store::UserRow;
+
+/// The JSON body of a successful token response.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    /// The JWT access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access token lifetime in seconds.
+    pub expires_in: i64,
+    /// Granted scopes.
+    pub scope: String,
+    /// ID token (user grants with `openid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// Refresh token (when `offline_access` was granted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// A user grant being turned into tokens.
+#[derive(Debug, Clone)]
+pub struct UserGrant<'a> {
+    /// Grant id.
+    pub grant_id: &'a str,
+    /// The user.
+    pub user: &'a UserRow,
+    /// Their current roles.
+    pub roles: &'a [String],
+    /// Granted scopes.
+    pub scope: &'a ScopeSet,
+    /// Authentication time.
+    pub auth_time: i64,
+    /// Authentication methods.
+    pub amr: &'a str,
+    /// Session id.
+    pub sid: Option<&'a str>,
+    /// Nonce to echo (code exchange only).
+    pub nonce: Option<&'a str>,
+    /// A refresh token to return, already stored.
+    pub refresh_token: Option<String>,
+}
+
+/// Claims of a valid access token.
+#[derive(Debug, Clone)]
+pub struct AccessTokenClaims {
+    /// All claims.
+    pub claims: Map<String, Value>,
+    /// Subject.
+    pub sub: String,
+    /// Client.
+    pub client_id: String,
+    /// Granted scopes.
+    pub scope: ScopeSet,
+    /// Token id.
+    pub jti: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Grant (absent for client_credentials).
+    pub grant_id: Option<String>,
+}
+
+fn str_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
+    claims.get(name).and_then(Value::as_str).map(str::to_string)
+}
+
+impl Provider {
+    /// Mints an access token and, with `openid`, an ID token for a user grant.
+    pub fn user_tokens(
+        &self,
+        client: &Client,
+        grant: UserGrant<'_>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = self.clock.now();
+        let jti = secret::generate();
+        let roles = grant.scope.contains("roles").then_some(grant.roles);
+        let access_claims = claims::access_token(&AccessTokenFacts {
+            issuer: &self.issuer,
+            sub: &grant.user.id,
+            client_id: &client.id,
+            scope: grant.scope,
+            jti: &jti,
+            now,
+            ttl: self.tokens.access_token_ttl_secs,
+            auth_time: Some(grant.auth_time),
+            grant_id: Some(grant.grant_id),
+            sid: grant.sid,
+            roles,
+        });
+        let access_token =
+            self.keys
+                .sign(self.tokens.access_token_alg, "at+jwt", &access_claims)?;
+        let id_token = if grant.scope.contains("openid") {
+            let facts = IdTokenFacts {
+                issuer: &self.issuer,
+                sub: &grant.user.id,
+                client_id: &client.id,
+                now,
+                ttl: self.tokens.id_token_ttl_secs,
+                auth_time: grant.auth_time,
+                amr: grant.amr,
+                nonce: grant.nonce,
+                sid: grant.sid,
+                at_hash: Some(claims::at_hash(&access_token, client.id_token_alg)),
+            };
+            let profile = claims::user_claims(grant.user, grant.roles, grant.scope);
+            Some(self.keys.sign(
+                client.id_token_alg,
+                "JWT",
+                &claims::id_token(&facts, profile),
+            )?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.tokens.access_token_ttl_secs,
+            scope: grant.scope.to_string(),
+            id_token,
+            refresh_token: grant.refresh_token,
+        })
+    }
+
+    /// Mints an access token for a client acting on its own behalf; it carries the client's
+    /// own roles.
+    pub fn client_token(
+        &self,
+        client: &Client,
+        scope: &ScopeSet,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = self.clock.now();
+        let jti = secret::generate();
+        let access_claims = claims::access_token(&AccessTokenFacts {
+            issuer: &self.issuer,
+            sub: &client.id,
+            client_id: &client.id,
+            scope,
+            jti: &jti,
+            now,
+            ttl: self.tokens.access_token_ttl_secs,
+            auth_time: None,
+            grant_id: None,
+            sid: None,
+            roles: Some(&client.roles),
+        });
+        Ok(TokenResponse {
+            access_token: self
+                .keys
+                .sign(self.tokens.access_token_alg, "at+jwt", &access_claims)?,
+            token_type: "Bearer",
+            expires_in: self.tokens.access_token_ttl_secs,
+            scope: scope.to_string(),
+            id_token: None,
+            refresh_token: None,
+        })
+    }
+
+    /// RFC 9068 §4: signature by our key, `typ` at+jwt, our issuer, not expired; then the
+    /// grant must be live and the token not revoked (one indexed read).
+    pub async fn validate_access_token(
+        &self,
+        token: &str,
+    ) -> Result<AccessTokenClaims, OAuthError> {
+        let invalid =
+            || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+        let jwt = self.keys.verify(token).map_err(|_| invalid())?;
+        let typ_ok = jwt.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+        });
+        let claims = jwt.claims;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or_else(invalid)?;
+        let issuer_ok = str_claim(&claims, "iss").as_deref() == Some(self.issuer.as_str());
+        if !typ_ok || !issuer_ok || exp <= self.clock.now() {
+            return Err(invalid());
+        }
+        let parsed = AccessTokenClaims {
+            sub: str_claim(&claims, "sub").ok_or_else(invalid)?,
+            client_id: str_claim(&claims, "client_id").ok_or_else(invalid)?,
+            scope: ScopeSet::from_stored(&str_claim(&claims, "scope").unwrap_or_default()),
+            jti: str_claim(&claims, "jti").ok_or_else(invalid)?,
+            grant_id: str_claim(&claims, "gid"),
+            exp,
+            claims,
+        };
+        let live = self
+            .db
+            .access_token_is_live(parsed.grant_id.as_deref(), &parsed.jti, self.clock.now())
+            .await?;
+        if !live {
+            return Err(invalid());
+        }
+        Ok(parsed)
+    }
+}

@@ -1,0 +1,27 @@
+//! Removal of expired rows. Idempotent deletes, so every node may run it at once.
+
+use super::{Db, StoreResult};
+
+impl Db {
+    /// Deletes expired sessions, interactions, codes, refresh tokens, revoked-token marks and
+    /// grants that nothing can use any more. Returns how many rows went.
+    pub async fn delete_expired(&self, now: i64) -> StoreResult<u64> {
+        let statements = [
+            "DELETE FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1",
+            "DELETE FROM interactions WHERE expires_at <= $1",
+            "DELETE FROM codes WHERE expires_at <= $1",
+            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+            "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
+            "DELETE FROM grants WHERE expires_at <= $1",
+        ];
+        let mut removed = 0;
+        for sql in statements {
+            removed += sqlx::query(sql)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(removed)
+    }
+}

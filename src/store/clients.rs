@@ -1,0 +1,124 @@
+//! Registered OAuth clients. List-valued fields are stored space-separated (none of their
+//! values can contain a space).
+
+use sqlx::FromRow;
+
+use super::{Db, StoreResult, flag};
+
+/// A stored client.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClientRow {
+    /// client_id.
+    pub id: String,
+    /// Name shown on the consent page.
+    pub name: String,
+    /// SHA-256 hex of the secret; none for public clients.
+    pub secret_hash: Option<String>,
+    /// 1 for public clients.
+    pub public: i64,
+    /// Space-separated redirect URIs.
+    pub redirect_uris: String,
+    /// Space-separated post-logout redirect URIs.
+    pub post_logout_redirect_uris: String,
+    /// Space-separated grant types.
+    pub grant_types: String,
+    /// Space-separated allowed scopes.
+    pub scopes: String,
+    /// Space-separated roles of the client itself (client_credentials).
+    pub roles: String,
+    /// 1 when users are not asked for consent.
+    pub skip_consent: i64,
+    /// ID token signing algorithm.
+    pub id_token_alg: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A client to insert.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// The row to insert (created_at included).
+    pub row: ClientRow,
+}
+
+const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
+     grant_types, scopes, roles, skip_consent, id_token_alg, created_at";
+
+impl Db {
+    /// Inserts a client.
+    pub async fn insert_client(&self, client: &NewClient) -> StoreResult<()> {
+        let c = &client.row;
+        sqlx::query(
+            "INSERT INTO clients (id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
+             grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(c.public)
+        .bind(&c.redirect_uris)
+        .bind(&c.post_logout_redirect_uris)
+        .bind(&c.grant_types)
+        .bind(&c.scopes)
+        .bind(&c.roles)
+        .bind(flag(c.skip_consent != 0))
+        .bind(&c.id_token_alg)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Finds a client by id.
+    pub async fn find_client(&self, id: &str) -> StoreResult<Option<ClientRow>> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Every client, by id.
+    pub async fn list_clients(&self) -> StoreResult<Vec<ClientRow>> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY id");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// How many clients exist.
+    pub async fn count_clients(&self) -> StoreResult<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM clients")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+
+    /// Replaces a client's secret hash; false when no such client.
+    pub async fn set_client_secret(
+        &self,
+        id: &str,
+        secret_hash: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET secret_hash = $1, updated_at = $2 WHERE id = $3 AND public = 0",
+        )
+        .bind(secret_hash)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes a client and, by cascade, its grants, codes and consents.
+    pub async fn delete_client(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM clients WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

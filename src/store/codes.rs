@@ -1,0 +1,99 @@
+//! Authorization codes (RFC 6749 §4.1.2): stored as SHA-256, single use, bound to a grant.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreResult};
+
+/// A code joined with its grant.
+#[derive(Debug, Clone, FromRow)]
+pub struct CodeRow {
+    /// The grant the code belongs to.
+    pub grant_id: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The redirect URI of the authorization request.
+    pub redirect_uri: String,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// OIDC nonce.
+    pub nonce: Option<String>,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Set once redeemed.
+    pub consumed_at: Option<i64>,
+    /// The user.
+    pub user_id: String,
+    /// Session id (`sid`).
+    pub session_id: Option<String>,
+    /// Granted scopes.
+    pub scope: String,
+    /// Authentication time.
+    pub auth_time: i64,
+    /// Authentication methods.
+    pub amr: String,
+    /// Set when the grant was revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// A code to insert.
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    /// SHA-256 hex of the code.
+    pub code_hash: String,
+    /// Grant id.
+    pub grant_id: String,
+    /// Client id.
+    pub client_id: String,
+    /// Redirect URI used.
+    pub redirect_uri: String,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// OIDC nonce.
+    pub nonce: Option<String>,
+    /// Expiry.
+    pub expires_at: i64,
+}
+
+impl Db {
+    /// Inserts a code.
+    pub async fn insert_code(&self, code: &NewCode) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, nonce, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&code.code_hash)
+        .bind(&code.grant_id)
+        .bind(&code.client_id)
+        .bind(&code.redirect_uri)
+        .bind(&code.code_challenge)
+        .bind(&code.nonce)
+        .bind(code.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Finds a code with its grant.
+    pub async fn find_code(&self, code_hash: &str) -> StoreResult<Option<CodeRow>> {
+        Ok(sqlx::query_as(
+            "SELECT c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.expires_at, \
+             c.consumed_at, g.user_id, g.session_id, g.scope, g.auth_time, g.amr, g.revoked_at \
+             FROM codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Marks a code used. True for exactly one caller, however many nodes race for it.
+    pub async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

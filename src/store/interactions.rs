@@ -1,0 +1,61 @@
+//! Pending authorization requests, parked while the user signs in or consents.
+
+use sqlx::FromRow;
+
+use super::{Db, StoreResult};
+
+/// A parked authorization request.
+#[derive(Debug, Clone, FromRow)]
+pub struct InteractionRow {
+    /// Random id carried in the login and consent URLs.
+    pub id: String,
+    /// The client that asked.
+    pub client_id: String,
+    /// The validated request, serialised as JSON.
+    pub request: String,
+    /// When the request arrived.
+    pub created_at: i64,
+    /// When it stops being resumable.
+    pub expires_at: i64,
+}
+
+impl Db {
+    /// Parks a request.
+    pub async fn insert_interaction(&self, row: &InteractionRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO interactions (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&row.id)
+        .bind(&row.client_id)
+        .bind(&row.request)
+        .bind(row.created_at)
+        .bind(row.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Finds a request that has not expired.
+    pub async fn find_interaction(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<Option<InteractionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, client_id, request, created_at, expires_at FROM interactions WHERE id = $1 AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Removes a finished request.
+    pub async fn delete_interaction(&self, id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM interactions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

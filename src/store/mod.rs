@@ -1,0 +1,200 @@
+//! The database: the only module that uses sqlx. One set of queries serves SQLite and
+//! PostgreSQL (`$n` placeholders work on both); only the DDL in `migrations/` is per backend.
+//! Times are Unix seconds and flags are 0/1 integers so both backends decode the same types.
+
+mod cleanup;
+mod clients;
+mod codes;
+mod consents;
+mod grants;
+mod interactions;
+mod keys;
+mod refresh_tokens;
+mod sessions;
+mod users;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub use clients::{ClientRow, NewClient};
+pub use codes::{CodeRow, NewCode};
+pub use grants::{GrantRow, NewGrant};
+pub use interactions::InteractionRow;
+pub use keys::KeyRow;
+pub use refresh_tokens::{RefreshRow, RotateOutcome};
+pub use sessions::{NewSession, SessionRow};
+pub use users::{NewUser, RoleRow, UserRow};
+
+use crate::config::DatabaseSettings;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A storage failure, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached right now (503, retry later).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// A unique or foreign-key constraint refused the write.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else (a bug or a broken database).
+    #[error("database error: {0}")]
+    Other(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if is_unavailable(&e) {
+            return StoreError::Unavailable(e);
+        }
+        match &e {
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() || db.is_foreign_key_violation() =>
+            {
+                StoreError::Conflict(db.message().to_string())
+            }
+            _ => StoreError::Other(e),
+        }
+    }
+}
+
+/// Whether an error means "the database cannot be reached now" rather than "the query failed".
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL classes 08 (connection exception) and 57P (shutting down, starting up).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The connection pool and the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Opens a pool, retrying for `settings.startup_timeout_secs` while the database is down.
+    #[tracing::instrument(name = "db.connect", skip_all)]
+    pub async fn connect(url: &str, settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_secs(settings.startup_timeout_secs);
+        let mut delay = Duration::from_millis(250);
+        loop {
+            match Self::connect_once(url, settings).await {
+                Ok(db) => return Ok(db),
+                Err(e) if is_unavailable(&e) && tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not reachable yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "cannot open the database {}: {e}",
+                        crate::config::redact_url_password(url)
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn connect_once(url: &str, settings: &DatabaseSettings) -> Result<Db, sqlx::Error> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let max = match backend {
+            // One writer at a time anyway; a few readers alongside it.
+            Backend::Sqlite => settings.max_connections.min(8),
+            Backend::Postgres => settings.max_connections,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+            .test_before_acquire(true)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Applies pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile, so
+    /// nodes starting together do not race.
+    #[tracing::instrument(name = "db.migrate", skip_all)]
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// 1 for true, 0 for false: the stored form of flags.
+fn flag(value: bool) -> i64 {
+    i64::from(value)
+}

@@ -1,0 +1,116 @@
+//! Refresh tokens: stored as SHA-256, rotated on every use; a spent token used again
+//! reveals a leak and revokes its grant (RFC 9700 §4.14.2).
+
+use sqlx::FromRow;
+
+use super::{Db, StoreResult};
+
+/// A refresh token joined with its grant.
+#[derive(Debug, Clone, FromRow)]
+pub struct RefreshRow {
+    /// The grant.
+    pub grant_id: String,
+    /// Token expiry.
+    pub expires_at: i64,
+    /// Set once rotated.
+    pub used_at: Option<i64>,
+    /// The client.
+    pub client_id: String,
+    /// The user.
+    pub user_id: String,
+    /// Session id.
+    pub session_id: Option<String>,
+    /// Granted scopes.
+    pub scope: String,
+    /// Authentication time.
+    pub auth_time: i64,
+    /// Authentication methods.
+    pub amr: String,
+    /// Set when the grant was revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// What became of a rotation attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The old token was spent and the new one stored.
+    Rotated,
+    /// Someone spent the old token first.
+    AlreadyUsed,
+}
+
+impl Db {
+    /// Stores a new refresh token for a grant and extends the grant to its expiry.
+    pub async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        grant_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_token(&mut tx, token_hash, grant_id, now, expires_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Finds a refresh token with its grant.
+    pub async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRow>> {
+        Ok(sqlx::query_as(
+            "SELECT r.grant_id, r.expires_at, r.used_at, g.client_id, g.user_id, g.session_id, g.scope, \
+             g.auth_time, g.amr, g.revoked_at \
+             FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Spends `old_hash` and stores `new_hash` in one transaction; exactly one concurrent
+    /// caller gets [`RotateOutcome::Rotated`].
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        grant_id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<RotateOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let spent = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await?;
+        if spent.rows_affected() != 1 {
+            return Ok(RotateOutcome::AlreadyUsed);
+        }
+        insert_token(&mut tx, new_hash, grant_id, now, expires_at).await?;
+        tx.commit().await?;
+        Ok(RotateOutcome::Rotated)
+    }
+}
+
+async fn insert_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    token_hash: &str,
+    grant_id: &str,
+    now: i64,
+    expires_at: i64,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash)
+        .bind(grant_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE grants SET expires_at = $1 WHERE id = $2 AND expires_at < $1")
+        .bind(expires_at)
+        .bind(grant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! Security headers on every response (OWASP ASVS 14.4): a CSP without inline script,
+//! framing forbidden, no MIME sniffing, no referrer leaks.
+
+use axum::http::{HeaderName, HeaderValue, header};
+use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// The Content-Security-Policy of every page. `form-action` is left out on purpose: browsers
+/// apply it to the redirect that follows a form post, which would block returning the user
+/// to the client's registered redirect URI.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+type Headers = Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        Stack<
+            SetResponseHeaderLayer<HeaderValue>,
+            Stack<
+                SetResponseHeaderLayer<HeaderValue>,
+                Stack<SetResponseHeaderLayer<HeaderValue>, Identity>,
+            >,
+        >,
+    >,
+>;
+
+/// The layer that adds the headers (unless a handler set its own).
+pub fn security_headers() -> ServiceBuilder<Headers> {
+    let set = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    ServiceBuilder::new()
+        .layer(set(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::REFERRER_POLICY, "no-referrer"))
+        .layer(set(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ))
+}

@@ -1,0 +1,78 @@
+//! Cross-cutting middleware: error pages rendered from [`ErrorPage`] extensions, request
+//! logging that never records query strings, cookies, passwords or tokens, and the panic
+//! safety net.
+
+use std::any::Any;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::{ErrorCause, ErrorPage};
+use crate::state::AppState;
+
+/// Turns [`ErrorPage`] extensions into HTML pages and logs server-side causes.
+pub async fn render_error_pages(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    let mut response = next.run(request).await;
+    if let Some(cause) = response.extensions_mut().remove::<ErrorCause>() {
+        tracing::error!(%path, cause = %cause.0, "request failed");
+    }
+    let Some(page) = response.extensions_mut().remove::<ErrorPage>() else {
+        return response;
+    };
+    let status = response.status();
+    let html = state
+        .templates
+        .render("error.html", &page)
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "error template failed");
+            format!("<!doctype html><title>{0}</title><h1>{0}</h1>", status)
+        });
+    let mut rendered = (status, Html(html)).into_response();
+    rendered
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (name, value) in response.headers() {
+        if name == header::SET_COOKIE || name == header::WWW_AUTHENTICATE {
+            rendered.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    rendered
+}
+
+/// Request logs: method, path (no query string), status and latency.
+pub fn trace_layer() -> TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    impl Fn(&Request<Body>) -> tracing::Span + Clone,
+> {
+    TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<Body>| {
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros))
+}
+
+/// A panic becomes an opaque 500 (and is logged) rather than a dropped connection.
+pub fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = cause
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| cause.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    tracing::error!(panic = %detail, "handler panicked");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+}
+
+/// How long a request may take before the server gives up on it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

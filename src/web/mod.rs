@@ -1,0 +1,82 @@
+//! HTTP adapters: axum handlers that extract a request, call the protocol or account modules,
+//! and render the answer. No protocol rules and no SQL here.
+
+pub mod csrf;
+pub mod form;
+pub mod headers;
+pub mod middleware;
+pub mod oidc;
+pub mod ops;
+pub mod pages;
+pub mod session;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::oidc::discovery::paths;
+use crate::state::AppState;
+
+/// The largest request body accepted (forms and token requests are small).
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Every route of the server, with its middleware.
+pub fn router(state: AppState) -> Router {
+    let protocol = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::discovery::metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oidc::discovery::metadata),
+        )
+        .route(paths::JWKS, get(oidc::discovery::jwks))
+        .route(
+            paths::AUTHORIZE,
+            get(oidc::authorize::get).post(oidc::authorize::post),
+        )
+        .route("/authorize/resume", get(oidc::authorize::resume))
+        .route(paths::TOKEN, post(oidc::token::token))
+        .route(
+            paths::USERINFO,
+            get(oidc::userinfo::get).post(oidc::userinfo::post),
+        )
+        .route(paths::INTROSPECT, post(oidc::introspect::introspect))
+        .route(paths::REVOKE, post(oidc::introspect::revoke))
+        .route(
+            paths::END_SESSION,
+            get(oidc::end_session::get).post(oidc::end_session::post),
+        )
+        .route("/end-session/confirm", post(oidc::end_session::confirm));
+    let pages = Router::new()
+        .route("/", get(pages::account::home))
+        .route("/login", get(pages::login::get).post(pages::login::post))
+        .route("/logout", post(pages::logout::post))
+        .route("/account", get(pages::account::get))
+        .route(
+            "/consent",
+            get(pages::consent::get).post(pages::consent::post),
+        );
+    let ops = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/static/tessera.css", get(ops::stylesheet))
+        .route("/static/form_post.js", get(ops::form_post_script));
+    protocol
+        .merge(pages)
+        .merge(ops)
+        .fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::render_error_pages,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(headers::security_headers())
+        .layer(middleware::trace_layer())
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            middleware::panic_response,
+        ))
+        .with_state(state)
+}

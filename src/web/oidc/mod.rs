@@ -1,0 +1,9 @@
+//! HTTP adapters of the OAuth 2.0 / OpenID Connect endpoints.
+
+pub mod authorize;
+pub mod discovery;
+pub mod end_session;
+pub mod introspect;
+pub mod respond;
+pub mod token;
+pub mod userinfo;

@@ -1,0 +1,55 @@
+//! `GET /account`: who is signed in, with roles and session details. `GET /` leads there.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::{csrf, session};
+
+/// The home page sends people to their account.
+pub async fn home() -> Redirect {
+    Redirect::to("/account")
+}
+
+/// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
+fn format_time(seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
+        .unwrap_or_else(|_| seconds.to_string())
+}
+
+/// Shows the signed-in account, or sends the visitor to sign in.
+pub async fn get(State(state): State<AppState>, jar: CookieJar) -> Result<Response, AppError> {
+    let Some(current) = session::current(&state, &jar).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let Some(user) = state.db.find_user(&current.user_id).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let roles = state.db.user_roles(&user.id).await?;
+    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let methods: Vec<&str> = current.amr.split(' ').filter(|m| !m.is_empty()).collect();
+    let page = super::page(
+        &state,
+        "account.html",
+        json!({
+            "csrf_token": csrf_token,
+            "user": { "id": user.id, "username": user.username, "email": user.email, "name": user.name, "roles": roles },
+            "session": { "auth_time": format_time(current.auth_time), "remember": current.remember != 0, "methods": methods },
+        }),
+    )?;
+    Ok((jar, page).into_response())
+}

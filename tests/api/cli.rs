@@ -1,0 +1,317 @@
+//! The CLI, run as the real binary against a real database.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::helpers::{fresh_database, spawn_app};
+
+struct Cli {
+    dir: tempfile::TempDir,
+    database_url: String,
+    _guard: Option<crate::helpers::PgDatabase>,
+}
+
+impl Cli {
+    async fn new() -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        let (database_url, guard) = fresh_database(dir.path()).await;
+        Cli {
+            dir,
+            database_url,
+            _guard: guard,
+        }
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TESSERA_DATABASE_URL", &self.database_url)
+            .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
+            .env("TESSERA_PASSWORD__MEMORY_KIB", "8192")
+            .env("TESSERA_PASSWORD__ITERATIONS", "1")
+            .env_remove("TESSERA_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tessera binary runs");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        } else {
+            drop(child.stdin.take());
+        }
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    fn json(&self, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+        let (ok, out, err) = self.run(args, stdin);
+        assert!(ok, "{args:?} failed: {err}");
+        serde_json::from_str(out.trim())
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {out}"))
+    }
+}
+
+#[tokio::test]
+async fn user_commands_create_list_change_and_delete() {
+    let cli = Cli::new().await;
+    let created = cli.json(
+        &[
+            "user",
+            "add",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--role",
+            "user",
+            "--password-stdin",
+            "--json",
+        ],
+        Some("a strong password\n"),
+    );
+    assert_eq!(created["username"], "alice");
+    assert_eq!(created["roles"], serde_json::json!(["user"]));
+    assert!(created.get("password").is_none());
+
+    let generated = cli.json(
+        &[
+            "user",
+            "add",
+            "--username",
+            "bob",
+            "--email",
+            "bob@example.com",
+            "--json",
+        ],
+        None,
+    );
+    assert!(generated["password"].as_str().unwrap().len() >= 32);
+
+    let (ok, _, err) = cli.run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "alice",
+            "--email",
+            "other@example.com",
+        ],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("already taken"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "errors are one line: {err}");
+
+    let (ok, _, err) = cli.run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "x y",
+            "--email",
+            "c@example.com",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("username"), "{err}");
+    let (ok, _, err) = cli.run(
+        &["user", "add", "--username", "carol", "--email", "nope"],
+        None,
+    );
+    assert!(!ok && err.contains("email"), "{err}");
+    let (ok, _, err) = cli.run(
+        &[
+            "user",
+            "add",
+            "--username",
+            "carol",
+            "--email",
+            "c@example.com",
+            "--role",
+            "wizard",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("wizard"), "{err}");
+
+    assert!(
+        cli.run(
+            &["role", "add", "billing", "--description", "Billing staff"],
+            None
+        )
+        .0
+    );
+    assert!(
+        cli.run(&["user", "set-roles", "alice", "admin", "billing"], None)
+            .0
+    );
+    let (ok, _, err) = cli.run(
+        &["user", "set-password", "alice", "--password-stdin"],
+        Some("short\n"),
+    );
+    assert!(!ok && err.contains("at least 8"), "{err}");
+    assert!(
+        cli.run(
+            &["user", "set-password", "ALICE", "--password-stdin"],
+            Some("another long password\n")
+        )
+        .0
+    );
+    assert!(cli.run(&["user", "disable", "alice@example.com"], None).0);
+
+    let list = cli.json(&["user", "list", "--json"], None);
+    let alice = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "alice")
+        .unwrap();
+    assert_eq!(alice["roles"], serde_json::json!(["admin", "billing"]));
+    assert_eq!(alice["enabled"], false);
+
+    assert!(cli.run(&["user", "enable", "alice"], None).0);
+    assert!(cli.run(&["user", "delete", "bob"], None).0);
+    let list = cli.json(&["user", "list", "--json"], None);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (ok, _, err) = cli.run(&["user", "delete", "bob"], None);
+    assert!(!ok && err.contains("not found"), "{err}");
+}
+
+#[tokio::test]
+async fn client_and_key_commands() {
+    let cli = Cli::new().await;
+    let client = cli.json(
+        &[
+            "client",
+            "add",
+            "--name",
+            "My App",
+            "--redirect-uri",
+            "https://app.example.com/cb",
+            "--scopes",
+            "openid",
+            "profile",
+            "--json",
+        ],
+        None,
+    );
+    let id = client["client_id"].as_str().unwrap().to_string();
+    assert_eq!(client["client_secret"].as_str().unwrap().len(), 43);
+    assert_eq!(client["scopes"], serde_json::json!(["openid", "profile"]));
+
+    let public = cli.json(
+        &[
+            "client",
+            "add",
+            "--name",
+            "SPA",
+            "--public",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+            "--json",
+        ],
+        None,
+    );
+    assert!(public["client_secret"].is_null());
+
+    let (ok, _, err) = cli.run(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://evil.example.com/cb",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("https"), "{err}");
+    let (ok, _, err) = cli.run(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "https://a.example.com/cb",
+            "--grant-types",
+            "implicit",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("implicit"), "{err}");
+
+    let rotated = cli.json(&["client", "rotate-secret", &id, "--json"], None);
+    assert_ne!(rotated["client_secret"], client["client_secret"]);
+    let shown = cli.json(&["client", "show", &id, "--json"], None);
+    assert_eq!(shown["name"], "My App");
+    assert_eq!(
+        cli.json(&["client", "list", "--json"], None)
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(cli.run(&["client", "delete", &id], None).0);
+    assert!(!cli.run(&["client", "show", &id], None).0);
+
+    let keys = cli.json(&["keys", "list", "--json"], None);
+    assert_eq!(keys.as_array().unwrap().len(), 3);
+    let rotated = cli.json(&["keys", "rotate", "--alg", "RS256", "--json"], None);
+    assert_eq!(rotated["created"].as_array().unwrap().len(), 1);
+    let keys = cli.json(&["keys", "list", "--json"], None);
+    let states: Vec<_> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["state"].as_str().unwrap().to_string())
+        .collect();
+    assert!(states.contains(&"next".to_string()), "{states:?}");
+}
+
+#[tokio::test]
+async fn config_check_and_help() {
+    let cli = Cli::new().await;
+    let (ok, out, _) = cli.run(&["config", "check"], None);
+    assert!(ok);
+    assert!(out.contains("issuer = \"http://127.0.0.1:8080\""), "{out}");
+    let (ok, out, _) = cli.run(&["--help"], None);
+    assert!(
+        ok && out.contains("serve") && out.contains("client"),
+        "{out}"
+    );
+    let (ok, out, _) = cli.run(&["client", "add", "--help"], None);
+    assert!(
+        ok && out.contains("--redirect-uri") && out.contains("--skip-consent"),
+        "{out}"
+    );
+    let (ok, _, err) = cli.run(&["--config", "missing.toml", "config", "check"], None);
+    assert!(!ok && err.contains("missing.toml"), "{err}");
+}
+
+#[tokio::test]
+async fn cli_sees_what_the_server_created() {
+    let app = spawn_app().await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    let out = cmd
+        .args(["user", "list", "--json"])
+        .env("TESSERA_DATABASE_URL", &app.database_url)
+        .env("TESSERA_KEYS_DIR", app.dir.path().join("keys"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["username"], "admin");
+    assert_eq!(list[0]["roles"], serde_json::json!(["admin", "user"]));
+}

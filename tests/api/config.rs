@@ -1,0 +1,126 @@
+//! Configuration layering and errors.
+
+use std::io::Write;
+
+use tessera::config::{ConfigError, Settings};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn file(contents: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(contents.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn defaults_apply_without_file_or_environment() {
+    let settings = Settings::load(None, env(&[])).unwrap();
+    assert_eq!(settings.issuer, "http://127.0.0.1:8080");
+    assert_eq!(settings.listen, "127.0.0.1:8080");
+    assert_eq!(settings.database_url, "sqlite://tessera.db");
+    assert_eq!(settings.password.memory_kib, 19456);
+    assert_eq!(settings.password.iterations, 2);
+    assert_eq!(settings.session.remember_me_days, 30);
+    settings.validate().unwrap();
+}
+
+#[test]
+fn file_overrides_defaults_and_environment_overrides_file() {
+    let f = file(
+        "issuer = \"https://id.example.com\"\nlisten = \"0.0.0.0:9000\"\n[password]\nmemory_kib = 32768\n",
+    );
+    let settings = Settings::load(Some(f.path()), env(&[])).unwrap();
+    assert_eq!(settings.issuer, "https://id.example.com");
+    assert_eq!(settings.password.memory_kib, 32768);
+    let settings = Settings::load(
+        Some(f.path()),
+        env(&[
+            ("TESSERA_ISSUER", "https://login.example.org"),
+            ("TESSERA_PASSWORD__MEMORY_KIB", "65536"),
+            ("TESSERA_DATABASE_URL", "postgres://tessera@db/tessera"),
+            ("TESSERA_KEYS_DIR", "/var/lib/tessera/keys"),
+            ("UNRELATED", "x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(settings.issuer, "https://login.example.org");
+    assert_eq!(settings.listen, "0.0.0.0:9000");
+    assert_eq!(settings.password.memory_kib, 65536);
+    assert_eq!(settings.database_url, "postgres://tessera@db/tessera");
+    assert_eq!(settings.keys_dir.to_str(), Some("/var/lib/tessera/keys"));
+    let config = settings.validate().unwrap();
+    assert!(config.secure_cookies);
+}
+
+#[test]
+fn unknown_key_in_file_is_an_error_naming_the_key() {
+    let f = file("isser = \"https://typo.example.com\"\n");
+    let err = Settings::load(Some(f.path()), env(&[])).unwrap_err();
+    assert!(err.to_string().contains("isser"), "{err}");
+    let f = file("[password]\nmemory = 1\n");
+    let err = Settings::load(Some(f.path()), env(&[])).unwrap_err();
+    assert!(err.to_string().contains("memory"), "{err}");
+}
+
+#[test]
+fn invalid_values_name_the_setting() {
+    let cases = [
+        ("TESSERA_ISSUER", "not a url", "issuer"),
+        ("TESSERA_LISTEN", "localhost", "listen"),
+        ("TESSERA_DATABASE_URL", "mysql://x", "database_url"),
+        ("TESSERA_PASSWORD__MEMORY_KIB", "1024", "password"),
+        (
+            "TESSERA_SESSION__REMEMBER_ME_DAYS",
+            "0",
+            "session.remember_me_days",
+        ),
+        ("TESSERA_ADMIN_PASSWORD", "short", "admin_password"),
+    ];
+    for (key, value, setting) in cases {
+        let result = Settings::load(None, env(&[(key, value)])).and_then(Settings::validate);
+        match result {
+            Err(ConfigError::Invalid { setting: named, .. }) => {
+                assert!(named.starts_with(setting), "{key}: {named}")
+            }
+            Err(ConfigError::Load(message)) => {
+                panic!("{key} should be a validation error, got load error {message}")
+            }
+            Ok(_) => panic!("{key}={value} should be refused"),
+        }
+    }
+    let err = Settings::load(None, env(&[("TESSERA_PASSWORD__ITERATIONS", "many")])).unwrap_err();
+    assert!(err.to_string().contains("iterations"), "{err}");
+}
+
+#[test]
+fn missing_config_file_is_an_error() {
+    let err = Settings::load(
+        Some(std::path::Path::new("/nonexistent/tessera.toml")),
+        env(&[]),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("does not exist"));
+}
+
+#[test]
+fn insecure_settings_are_warned_about_and_secrets_redacted() {
+    let settings = Settings::load(
+        None,
+        env(&[
+            ("TESSERA_ISSUER", "http://id.example.com"),
+            ("TESSERA_ADMIN_PASSWORD", "super secret password"),
+            ("TESSERA_DATABASE_URL", "postgres://u:hunter2@db/tessera"),
+        ]),
+    )
+    .unwrap();
+    let config = settings.validate().unwrap();
+    assert!(config.warnings().iter().any(|w| w.contains("plain http")));
+    let printed = config.redacted_toml();
+    assert!(!printed.contains("super secret password"));
+    assert!(!printed.contains("hunter2"));
+}

@@ -1,0 +1,316 @@
+//! `spawn_app()`: the whole server on port 0 with a fresh database (a temporary SQLite file,
+//! or a fresh PostgreSQL database per test when `TEST_DATABASE_URL` is set), a test clock,
+//! and a cookie-keeping HTTP client that does not follow redirects.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION};
+use tessera::clock::TestClock;
+use tessera::config::Settings;
+use tessera::startup::Application;
+use tessera::state::AppState;
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A running test server.
+pub struct TestApp {
+    /// Base URL, also the issuer.
+    pub address: String,
+    /// The server's clock; tests move it instead of sleeping.
+    pub clock: TestClock,
+    /// The server's state (database, keys).
+    pub state: AppState,
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub http: reqwest::Client,
+    /// The database URL, for a second node or the CLI.
+    pub database_url: String,
+    /// Temporary directory with the keys and the SQLite file.
+    pub dir: Arc<tempfile::TempDir>,
+    _database: Option<PgDatabase>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: &str) -> (PgDatabase, String) {
+        use sqlx::Connection;
+        let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let url = with_database(admin_url, &name);
+        (
+            PgDatabase {
+                admin_url: admin_url.to_string(),
+                name,
+            },
+            url,
+        )
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside async context; a short-lived runtime on its own thread does it.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    parsed.set_path(&format!("/{name}"));
+    parsed.to_string()
+}
+
+/// The PostgreSQL server to test against, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Settings every test server uses: cheap-but-valid argon2 and a known admin password.
+pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.database_url = database_url.to_string();
+    settings.keys_dir = dir.join("keys");
+    settings.admin_password = Some(ADMIN_PASSWORD.into());
+    settings.password.memory_kib = 8192;
+    settings.password.iterations = 1;
+    settings
+}
+
+/// A fresh database URL (and its guard) for one test.
+pub async fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
+    match postgres_url() {
+        Some(admin) => {
+            let (guard, url) = PgDatabase::create(&admin).await;
+            (url, Some(guard))
+        }
+        None => (
+            format!("sqlite://{}", dir.join("tessera.db").display()),
+            None,
+        ),
+    }
+}
+
+/// Starts a server with default test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after `adjust` has changed its settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let (database_url, guard) = fresh_database(dir.path()).await;
+    let mut settings = test_settings(dir.path(), &database_url);
+    adjust(&mut settings);
+    let mut app = spawn_node(settings, dir).await;
+    app._database = guard;
+    app
+}
+
+/// Starts a server with exactly these settings (a second node shares the first's database
+/// and keys directory).
+pub async fn spawn_node(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let address = format!("http://127.0.0.1:{port}");
+    settings.issuer = address.clone();
+    settings.listen = format!("127.0.0.1:{port}");
+    let database_url = settings.database_url.clone();
+    let config = settings.validate().expect("valid test settings");
+    let clock = TestClock::new();
+    let app = Application::build_on(config, Arc::new(clock.clone()), listener)
+        .await
+        .expect("application builds");
+    let state = app.state().clone();
+    let server = tokio::spawn(async move {
+        let _ = app.run_until_stopped(std::future::pending()).await;
+    });
+    TestApp {
+        address,
+        clock,
+        state,
+        http: browser(),
+        database_url,
+        dir,
+        _database: None,
+        server,
+    }
+}
+
+/// A new cookie-keeping client that does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// The `value` of the hidden input named `name` in an HTML page.
+pub fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(
+        html[start..start + end]
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// The Location header of a redirect.
+pub fn location(headers: &HeaderMap) -> String {
+    headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location header")
+        .to_string()
+}
+
+impl TestApp {
+    /// An absolute URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.address)
+        }
+    }
+
+    /// GET with the test browser.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// The CSRF token of the login page (also sets the CSRF cookie).
+    pub async fn login_form(&self, query: &str) -> String {
+        let page = self
+            .get(&format!("/login{query}"))
+            .await
+            .text()
+            .await
+            .expect("body");
+        hidden_input(&page, "csrf_token").expect("csrf token on the login page")
+    }
+
+    /// Submits the login form.
+    pub async fn post_login(
+        &self,
+        username: &str,
+        password: &str,
+        remember: bool,
+        interaction: Option<&str>,
+    ) -> reqwest::Response {
+        let query = interaction
+            .map(|i| format!("?interaction={i}"))
+            .unwrap_or_default();
+        let csrf = self.login_form(&query).await;
+        let mut form = vec![
+            ("csrf_token", csrf),
+            ("username", username.into()),
+            ("password", password.into()),
+        ];
+        if remember {
+            form.push(("remember_me", "on".into()));
+        }
+        if let Some(i) = interaction {
+            form.push(("interaction", i.into()));
+        }
+        self.http
+            .post(self.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST /login")
+    }
+
+    /// Signs in as the bootstrap admin.
+    pub async fn login_admin(&self) {
+        let response = self.post_login("admin", ADMIN_PASSWORD, false, None).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "admin login should succeed"
+        );
+    }
+
+    /// Creates a user through the same code the CLI uses.
+    pub async fn create_user(&self, username: &str, password: &str, roles: &[&str]) -> String {
+        let account = tessera::auth::accounts::NewAccount {
+            username: username.into(),
+            email: format!("{username}@example.com"),
+            name: Some(format!("{username} Example")),
+            password: password.into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        };
+        tessera::auth::accounts::create(
+            &self.state.db,
+            &self.state.passwords,
+            account,
+            self.clock_now(),
+        )
+        .await
+        .expect("user created")
+        .id
+    }
+
+    /// Registers a client; returns (client_id, secret).
+    pub async fn create_client(
+        &self,
+        spec: tessera::oidc::registration::ClientSpec,
+    ) -> (String, Option<String>) {
+        let registered =
+            tessera::oidc::registration::register(&self.state.db, spec, self.clock_now())
+                .await
+                .expect("client registered");
+        (registered.row.id, registered.secret)
+    }
+
+    /// The server's current time.
+    pub fn clock_now(&self) -> i64 {
+        use tessera::clock::Clock;
+        self.clock.now()
+    }
+}
