@@ -67,6 +67,9 @@ CREATE TABLE interactions (
     id         TEXT PRIMARY KEY,
     client_id  TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
     request    TEXT NOT NULL,
+    -- The session present when the request was parked: a different one means the user
+    -- signed in during this request (prompt=login, max_age).
+    prior_session_id TEXT,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );

@@ -335,12 +335,13 @@ pub enum Next {
     Issue,
 }
 
-/// Decides between login, consent and issuing a code. `started_at` is when the request
-/// first arrived: a sign-in after it satisfies `prompt=login` and `max_age`.
+/// Decides between login, consent and issuing a code. `signed_in_during_request` says the
+/// user signed in after this request was parked, which satisfies `prompt=login` and
+/// `max_age`.
 pub fn decide(
     request: &AuthorizationRequest,
     session: Option<&SessionView>,
-    started_at: i64,
+    signed_in_during_request: bool,
     now: i64,
     consent_on_file: bool,
     skip_consent: bool,
@@ -348,7 +349,7 @@ pub fn decide(
     let needs_login = match session {
         None => true,
         Some(s) => {
-            let fresh = s.auth_time >= started_at;
+            let fresh = signed_in_during_request;
             let wrong_user = request
                 .id_token_hint_sub
                 .as_deref()
@@ -411,19 +412,19 @@ mod tests {
         };
         let plain = request(Prompt::default(), None);
         assert_eq!(
-            decide(&plain, None, 200, 200, false, false).unwrap(),
+            decide(&plain, None, false, 200, false, false).unwrap(),
             Next::Login
         );
         assert_eq!(
-            decide(&plain, Some(&session), 200, 200, false, false).unwrap(),
+            decide(&plain, Some(&session), false, 200, false, false).unwrap(),
             Next::Consent
         );
         assert_eq!(
-            decide(&plain, Some(&session), 200, 200, true, false).unwrap(),
+            decide(&plain, Some(&session), false, 200, true, false).unwrap(),
             Next::Issue
         );
         assert_eq!(
-            decide(&plain, Some(&session), 200, 200, false, true).unwrap(),
+            decide(&plain, Some(&session), false, 200, false, true).unwrap(),
             Next::Issue
         );
         let none = request(
@@ -434,18 +435,20 @@ mod tests {
             None,
         );
         assert_eq!(
-            decide(&none, None, 200, 200, true, false).unwrap_err().code,
+            decide(&none, None, false, 200, true, false)
+                .unwrap_err()
+                .code,
             ErrorCode::LoginRequired
         );
         assert_eq!(
-            decide(&none, Some(&session), 200, 200, false, false)
+            decide(&none, Some(&session), false, 200, false, false)
                 .unwrap_err()
                 .code,
             ErrorCode::ConsentRequired
         );
         let aged = request(Prompt::default(), Some(50));
         assert_eq!(
-            decide(&aged, Some(&session), 200, 200, true, false).unwrap(),
+            decide(&aged, Some(&session), false, 200, true, false).unwrap(),
             Next::Login
         );
         let fresh = SessionView {
@@ -453,7 +456,7 @@ mod tests {
             ..session.clone()
         };
         assert_eq!(
-            decide(&aged, Some(&fresh), 200, 300, true, false).unwrap(),
+            decide(&aged, Some(&fresh), true, 300, true, false).unwrap(),
             Next::Issue
         );
         let login = request(
@@ -464,11 +467,11 @@ mod tests {
             None,
         );
         assert_eq!(
-            decide(&login, Some(&session), 200, 200, true, false).unwrap(),
+            decide(&login, Some(&session), false, 200, true, false).unwrap(),
             Next::Login
         );
         assert_eq!(
-            decide(&login, Some(&fresh), 200, 201, true, false).unwrap(),
+            decide(&login, Some(&fresh), true, 201, true, false).unwrap(),
             Next::Issue
         );
     }

@@ -13,6 +13,8 @@ pub struct InteractionRow {
     pub client_id: String,
     /// The validated request, serialised as JSON.
     pub request: String,
+    /// The session that existed when the request was parked.
+    pub prior_session_id: Option<String>,
     /// When the request arrived.
     pub created_at: i64,
     /// When it stops being resumable.
@@ -23,11 +25,13 @@ impl Db {
     /// Parks a request.
     pub async fn insert_interaction(&self, row: &InteractionRow) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO interactions (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO interactions (id, client_id, request, prior_session_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&row.id)
         .bind(&row.client_id)
         .bind(&row.request)
+        .bind(&row.prior_session_id)
         .bind(row.created_at)
         .bind(row.expires_at)
         .execute(&self.pool)
@@ -42,7 +46,7 @@ impl Db {
         now: i64,
     ) -> StoreResult<Option<InteractionRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, client_id, request, created_at, expires_at FROM interactions WHERE id = $1 AND expires_at > $2",
+            "SELECT id, client_id, request, prior_session_id, created_at, expires_at FROM interactions WHERE id = $1 AND expires_at > $2",
         )
         .bind(id)
         .bind(now)

@@ -2,9 +2,19 @@
 //! Runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod helpers;
+mod rp;
 
+mod authorize_errors;
+mod browser;
 mod cli;
 mod config;
+mod discovery;
+mod examples;
+mod introspection;
+mod keys;
 mod login;
+mod logout;
+mod multinode;
 mod oidc_flow;
 mod ops;
+mod tokens;

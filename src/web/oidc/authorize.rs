@@ -74,9 +74,7 @@ async fn start(state: &AppState, jar: &CookieJar, params: Params) -> Result<Resp
     }
     .await;
     match validated {
-        Ok((client, request)) => {
-            proceed(state, jar, &client, request, state.clock.now(), None).await
-        }
+        Ok((client, request)) => proceed(state, jar, &client, request, None).await,
         Err(AuthorizeError::Page { error }) => match error.code {
             ErrorCode::TemporarilyUnavailable | ErrorCode::ServerError => Err(error.into()),
             _ => Err(untrusted(error)),
@@ -95,7 +93,7 @@ pub async fn resume(
 ) -> Result<Response, AppError> {
     let params = form::query(&uri).map_err(untrusted)?;
     let (row, client, request) = load_interaction(&state, params.get("interaction")).await?;
-    proceed(&state, &jar, &client, request, row.created_at, Some(row.id)).await
+    proceed(&state, &jar, &client, request, Some(row)).await
 }
 
 /// Loads a parked request with its client; a missing or expired one is a friendly page.
@@ -133,8 +131,7 @@ async fn proceed(
     jar: &CookieJar,
     client: &Client,
     request: AuthorizationRequest,
-    started_at: i64,
-    interaction: Option<String>,
+    parked: Option<InteractionRow>,
 ) -> Result<Response, AppError> {
     let now = state.clock.now();
     let current = session::current(state, jar).await?;
@@ -160,6 +157,11 @@ async fn proceed(
         }
         _ => false,
     };
+    let signed_in_during_request = match (&parked, &current) {
+        (Some(row), Some(s)) => row.prior_session_id.as_deref() != Some(s.id.as_str()),
+        _ => false,
+    };
+    let interaction = parked.map(|row| row.id);
     let view = current.as_ref().map(|s| SessionView {
         user_id: s.user_id.clone(),
         auth_time: s.auth_time,
@@ -167,7 +169,7 @@ async fn proceed(
     match authorize::decide(
         &request,
         view.as_ref(),
-        started_at,
+        signed_in_during_request,
         now,
         consent_on_file,
         client.skip_consent,
@@ -189,7 +191,7 @@ async fn proceed(
         Ok(next) => {
             let id = match interaction {
                 Some(id) => id,
-                None => park(state, &request, now).await?,
+                None => park(state, &request, current.as_ref().map(|s| s.id.clone()), now).await?,
             };
             let page = if next == Next::Login {
                 "/login"
@@ -204,6 +206,7 @@ async fn proceed(
 async fn park(
     state: &AppState,
     request: &AuthorizationRequest,
+    prior_session_id: Option<String>,
     now: i64,
 ) -> Result<String, AppError> {
     let id = crate::auth::secret::generate();
@@ -211,6 +214,7 @@ async fn park(
         id: id.clone(),
         client_id: request.client_id.clone(),
         request: serde_json::to_string(request).map_err(|e| AppError::Internal(e.into()))?,
+        prior_session_id,
         created_at: now,
         expires_at: now + INTERACTION_TTL_SECS,
     };
