@@ -1,1 +1,254 @@
-//! (in progress)
+//! End to end in a real browser: headless Chromium (Debian's `chromium` and
+//! `chromium-driver`) driven through WebDriver signs in to the example relying party through
+//! Tessera's login and consent pages. A screenshot of every page visited is saved under
+//! `test-output/browser/`. Without a driver the test says so and skips, unless
+//! `TESSERA_REQUIRE_BROWSER` is set (as CI sets it), when a missing driver is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::examples::{ExampleStack, Process, free_port};
+use crate::helpers::ADMIN_PASSWORD;
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+fn browser_programs() -> Option<(PathBuf, PathBuf)> {
+    let driver = find_program("chromedriver")?;
+    let browser = find_program("chromium").or_else(|| find_program("chromium-browser"))?;
+    Some((driver, browser))
+}
+
+struct Shots {
+    dir: PathBuf,
+    count: usize,
+}
+
+impl Shots {
+    fn new() -> Shots {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("test-output")
+            .join("browser");
+        std::fs::create_dir_all(&dir).expect("screenshot directory");
+        Shots { dir, count: 0 }
+    }
+
+    async fn take(&mut self, browser: &Client, name: &str) {
+        self.count += 1;
+        let png = browser.screenshot().await.expect("screenshot");
+        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.count)), png)
+            .expect("save screenshot");
+    }
+}
+
+async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (Process, Client) {
+    // Two rustls backends are compiled in (through different dependencies); pick one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let process = Process(child);
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let capabilities = match capabilities {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("a JSON object"),
+    };
+    let mut last_error = None;
+    for _ in 0..50 {
+        match ClientBuilder::rustls()
+            .expect("TLS setup")
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return (process, client),
+            Err(e) => last_error = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("could not start a browser session: {last_error:?}");
+}
+
+async fn text(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
+async fn sign_in(
+    browser: &Client,
+    shots: &mut Shots,
+    stack: &ExampleStack,
+    user: &str,
+    password: &str,
+    tag: &str,
+) {
+    browser.goto(&format!("{}/", stack.rp_url)).await.unwrap();
+    shots.take(browser, &format!("{tag}-app-home")).await;
+    browser
+        .find(Locator::Id("signin"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    shots.take(browser, &format!("{tag}-tessera-login")).await;
+    browser
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("button[value=approve]"))
+        .await
+        .expect("the consent page");
+    shots.take(browser, &format!("{tag}-tessera-consent")).await;
+    browser
+        .find(Locator::Css("button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("roles"))
+        .await
+        .expect("the profile page");
+    shots.take(browser, &format!("{tag}-app-profile")).await;
+}
+
+#[tokio::test]
+async fn a_person_signs_in_through_the_browser() {
+    let Some((driver, chromium)) = browser_programs() else {
+        if std::env::var_os("TESSERA_REQUIRE_BROWSER").is_some() {
+            panic!("TESSERA_REQUIRE_BROWSER is set but chromium/chromedriver are not installed");
+        }
+        eprintln!(
+            "skipped: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let stack = ExampleStack::start().await;
+    stack
+        .app
+        .create_user("paula", "paula password 1", &["user"])
+        .await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, browser) = start_browser(&driver, &chromium, profile.path()).await;
+    let mut shots = Shots::new();
+
+    sign_in(
+        &browser,
+        &mut shots,
+        &stack,
+        "admin",
+        ADMIN_PASSWORD,
+        "admin",
+    )
+    .await;
+    assert_eq!(text(&browser, "#roles").await, "admin, user");
+    assert!(text(&browser, "#userinfo-roles").await.contains("admin"));
+
+    browser.goto(&stack.app.url("/account")).await.unwrap();
+    assert!(text(&browser, "main").await.contains("admin@tessera.local"));
+    shots.take(&browser, "admin-tessera-account").await;
+
+    browser
+        .goto(&format!("{}/admin", stack.rp_url))
+        .await
+        .unwrap();
+    assert_eq!(text(&browser, "#admin-title").await, "Admin area");
+    shots.take(&browser, "admin-app-admin-page").await;
+
+    browser.goto(&format!("{}/", stack.rp_url)).await.unwrap();
+    browser
+        .find(Locator::Id("refresh"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("roles"))
+        .await
+        .expect("profile after refresh");
+    shots.take(&browser, "admin-app-refreshed").await;
+
+    browser
+        .find(Locator::Id("signout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("signin"))
+        .await
+        .expect("back at the app, signed out");
+    shots.take(&browser, "admin-app-signed-out").await;
+    browser.goto(&stack.app.url("/account")).await.unwrap();
+    browser
+        .find(Locator::Id("username"))
+        .await
+        .expect("Tessera asks to sign in again");
+
+    sign_in(
+        &browser,
+        &mut shots,
+        &stack,
+        "paula",
+        "paula password 1",
+        "user",
+    )
+    .await;
+    assert_eq!(text(&browser, "#roles").await, "user");
+    browser
+        .goto(&format!("{}/admin", stack.rp_url))
+        .await
+        .unwrap();
+    assert!(text(&browser, "#forbidden").await.contains("admin role"));
+    shots.take(&browser, "user-app-forbidden").await;
+
+    browser.close().await.unwrap();
+}

@@ -1,1 +1,362 @@
-//! (in progress)
+//! The shipped examples, run as real processes against a real Tessera: the relying party
+//! signs a user in over plain HTTP (no browser), shows roles, guards its admin page, refreshes
+//! and signs out; the service client calls the resource server with client_credentials.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::helpers::{ADMIN_PASSWORD, TestApp, hidden_input, location, spawn_app};
+use crate::rp::spec;
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The path of a built example binary (`cargo test` builds the examples).
+fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target directory");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the suite with `cargo test` (which builds the examples) or `cargo build --examples`",
+        path.display()
+    );
+    path
+}
+
+/// A running example process, killed on drop.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_for_port(port: u16, child: &mut Child, name: &str) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{name} exited early with {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{name} did not start listening on port {port}");
+}
+
+/// Tessera plus the example resource server and relying party, wired to each other.
+pub struct ExampleStack {
+    /// Tessera.
+    pub app: TestApp,
+    /// Base URL of the relying party.
+    pub rp_url: String,
+    /// Base URL of the resource server.
+    pub api_url: String,
+    /// The relying party's client id and secret.
+    pub client: (String, String),
+    _processes: Vec<Process>,
+}
+
+impl ExampleStack {
+    /// Starts everything; the client is registered for the relying party's port.
+    pub async fn start() -> ExampleStack {
+        let app = spawn_app().await;
+        let (rp_port, api_port) = (free_port(), free_port());
+        let rp_url = format!("http://127.0.0.1:{rp_port}");
+        let api_url = format!("http://127.0.0.1:{api_port}");
+        let mut client_spec = spec("Example App");
+        client_spec.redirect_uris = vec![format!("{rp_url}/callback")];
+        client_spec.post_logout_redirect_uris = vec![format!("{rp_url}/")];
+        let (client_id, secret) = app.create_client(client_spec).await;
+        let secret = secret.expect("confidential client");
+
+        let mut api = Command::new(example_binary("resource_server"))
+            .env("RS_ISSUER", &app.address)
+            .env("RS_LISTEN", format!("127.0.0.1:{api_port}"))
+            .env("RS_AUDIENCE", &client_id)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("resource server starts");
+        wait_for_port(api_port, &mut api, "resource_server").await;
+        let mut rp = Command::new(example_binary("relying_party"))
+            .env("RP_ISSUER", &app.address)
+            .env("RP_CLIENT_ID", &client_id)
+            .env("RP_CLIENT_SECRET", &secret)
+            .env("RP_LISTEN", format!("127.0.0.1:{rp_port}"))
+            .env("RP_API_URL", &api_url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("relying party starts");
+        wait_for_port(rp_port, &mut rp, "relying_party").await;
+        ExampleStack {
+            app,
+            rp_url,
+            api_url,
+            client: (client_id, secret),
+            _processes: vec![Process(api), Process(rp)],
+        }
+    }
+}
+
+/// Follows redirects across the relying party and Tessera like a browser, signing in and
+/// approving consent when Tessera asks. Returns the final URL, status and body.
+async fn follow(
+    stack: &ExampleStack,
+    http: &reqwest::Client,
+    start: &str,
+    user: (&str, &str),
+) -> (String, StatusCode, String) {
+    let app = &stack.app;
+    let mut next = start.to_string();
+    for _ in 0..15 {
+        let response = http.get(&next).send().await.expect("GET");
+        if !response.status().is_redirection() {
+            let status = response.status();
+            return (next, status, response.text().await.unwrap_or_default());
+        }
+        let target = location(response.headers());
+        next = if target.starts_with('/') {
+            let base = url::Url::parse(&next).unwrap();
+            base.join(&target).unwrap().to_string()
+        } else {
+            target
+        };
+        if let Some(interaction) = next.strip_prefix(&format!("{}/login?interaction=", app.address))
+        {
+            let csrf = hidden_input(
+                &http.get(&next).send().await.unwrap().text().await.unwrap(),
+                "csrf_token",
+            )
+            .unwrap();
+            let reply = http
+                .post(app.url("/login"))
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("username", user.0),
+                    ("password", user.1),
+                    ("interaction", interaction),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), StatusCode::SEE_OTHER, "sign-in at Tessera");
+            next = app.url(&location(reply.headers()));
+        } else if next.starts_with(&format!("{}/consent?", app.address)) {
+            let page = http.get(&next).send().await.unwrap().text().await.unwrap();
+            let form = [
+                ("csrf_token", hidden_input(&page, "csrf_token").unwrap()),
+                ("interaction", hidden_input(&page, "interaction").unwrap()),
+                ("decision", "approve".to_string()),
+            ];
+            let reply = http
+                .post(app.url("/consent"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            next = location(reply.headers());
+        }
+    }
+    panic!("too many redirects from {start}");
+}
+
+fn text_of(html: &str, id: &str) -> Option<String> {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('<')?;
+    Some(html[start..start + end].to_string())
+}
+
+#[tokio::test]
+async fn the_example_app_signs_in_shows_roles_guards_admin_refreshes_and_signs_out() {
+    let stack = ExampleStack::start().await;
+    let http = crate::helpers::browser();
+
+    let (url, status, profile) = follow(
+        &stack,
+        &http,
+        &format!("{}/login", stack.rp_url),
+        ("admin", ADMIN_PASSWORD),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{url}: {profile}");
+    assert!(url.ends_with("/profile"), "{url}");
+    assert_eq!(text_of(&profile, "roles").as_deref(), Some("admin, user"));
+    assert!(
+        text_of(&profile, "userinfo-roles")
+            .unwrap()
+            .contains("admin")
+    );
+    assert!(
+        profile.contains("id=\"api-me\""),
+        "the profile shows the API's answer"
+    );
+    assert!(
+        text_of(&profile, "api-me-status")
+            .unwrap_or_default()
+            .contains("200"),
+        "{profile}"
+    );
+
+    let admin = http
+        .get(format!("{}/admin", stack.rp_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), StatusCode::OK);
+    assert!(admin.text().await.unwrap().contains("id=\"admin-title\""));
+
+    let home = http
+        .get(format!("{}/", stack.rp_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_input(&home, "csrf_token").expect("home page forms carry a CSRF token");
+    let refreshed = http
+        .post(format!("{}/refresh", stack.rp_url))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::SEE_OTHER);
+    assert!(location(refreshed.headers()).ends_with("/profile"));
+
+    let signout = http
+        .post(format!("{}/logout", stack.rp_url))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let end_session = location(signout.headers());
+    assert!(
+        end_session.starts_with(&format!("{}/end-session", stack.app.address)),
+        "{end_session}"
+    );
+    let (url, status, _) = follow(&stack, &http, &end_session, ("admin", ADMIN_PASSWORD)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        url.starts_with(&format!("{}/?state=", stack.rp_url)),
+        "back at the app after signing out: {url}"
+    );
+    let account = stack.app.get("/account").await;
+    assert_eq!(
+        account.status(),
+        StatusCode::SEE_OTHER,
+        "the Tessera session is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_user_is_refused_the_admin_page_and_tampered_callbacks_sign_nobody_in() {
+    let stack = ExampleStack::start().await;
+    stack
+        .app
+        .create_user("paula", "paula password 1", &["user"])
+        .await;
+    let http = crate::helpers::browser();
+    let (_, status, profile) = follow(
+        &stack,
+        &http,
+        &format!("{}/login", stack.rp_url),
+        ("paula", "paula password 1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(text_of(&profile, "roles").as_deref(), Some("user"));
+    let admin = http
+        .get(format!("{}/admin", stack.rp_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), StatusCode::FORBIDDEN);
+    assert!(admin.text().await.unwrap().contains("id=\"forbidden\""));
+
+    let stranger = crate::helpers::browser();
+    let forged = stranger
+        .get(format!(
+            "{}/callback?code=forged&state=forged",
+            stack.rp_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(forged.status().is_client_error());
+    assert!(forged.text().await.unwrap().contains("id=\"error-code\""));
+    let profile = stranger
+        .get(format!("{}/profile", stack.rp_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        profile.status(),
+        StatusCode::SEE_OTHER,
+        "nobody is signed in"
+    );
+}
+
+#[tokio::test]
+async fn the_service_client_calls_the_api_with_client_credentials() {
+    let stack = ExampleStack::start().await;
+    let output = tokio::process::Command::new(example_binary("service_client"))
+        .env("SC_ISSUER", &stack.app.address)
+        .env("SC_CLIENT_ID", &stack.client.0)
+        .env("SC_CLIENT_SECRET", &stack.client.1)
+        .env("SC_API_URL", &stack.api_url)
+        .output()
+        .await
+        .expect("service client runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("200"), "{stdout}");
+    assert!(
+        stdout.contains("\"user\""),
+        "the client's own role reaches the API: {stdout}"
+    );
+
+    let wrong = tokio::process::Command::new(example_binary("service_client"))
+        .env("SC_ISSUER", &stack.app.address)
+        .env("SC_CLIENT_ID", &stack.client.0)
+        .env("SC_CLIENT_SECRET", "wrong")
+        .env("SC_API_URL", &stack.api_url)
+        .output()
+        .await
+        .unwrap();
+    assert!(!wrong.status.success(), "a wrong secret fails clearly");
+
+    let anonymous = reqwest::get(format!("{}/api/me", stack.api_url))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        anonymous.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+}
