@@ -1,1 +1,197 @@
-//! (in progress)
+//! Several nodes on one database: any node serves any step of a sign-in, and concurrent
+//! redemptions on different nodes succeed exactly once.
+
+use openidconnect::core::CoreTokenResponse;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{ADMIN_PASSWORD, TestApp, location, spawn_app, spawn_node, test_settings};
+use crate::rp::{Consent, POST_LOGOUT_URI, REDIRECT_URI, Rp, browse, spec};
+
+/// A second node on the first node's database, keys directory and issuer.
+async fn second_node(a: &TestApp) -> TestApp {
+    let mut settings = test_settings(a.dir.path(), &a.database_url);
+    settings.issuer = a.address.clone();
+    spawn_node(settings, a.dir.clone()).await
+}
+
+async fn token_request(node: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(node.url("/token"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+async fn code_for(a: &TestApp, rp: &Rp) -> (String, crate::rp::Pending) {
+    let pending = rp.authorize(&["roles", "offline_access"], &[]);
+    let landing = browse(
+        a,
+        pending.url.as_str(),
+        ("admin", ADMIN_PASSWORD),
+        Consent::Approve,
+    )
+    .await;
+    (landing.code(), pending)
+}
+
+#[tokio::test]
+async fn a_sign_in_can_hop_between_nodes() {
+    let a = spawn_app().await;
+    let b = second_node(&a).await;
+    assert_eq!(
+        a.get("/jwks").await.text().await.unwrap(),
+        b.get("/jwks").await.text().await.unwrap()
+    );
+
+    let rp = Rp::register(&a, spec("Multi Node App")).await;
+    let (code, pending) = code_for(&a, &rp).await;
+    let (status, body) = token_request(
+        &b,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", pending.verifier.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let tokens: CoreTokenResponse = serde_json::from_value(body.clone()).unwrap();
+    rp.verify_id_token(&tokens, &pending.nonce);
+    let id_token = body["id_token"].as_str().unwrap().to_string();
+
+    let (status, refreshed) = token_request(
+        &a,
+        &rp,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let access_token = refreshed["access_token"].as_str().unwrap();
+
+    let info = reqwest::Client::new()
+        .get(b.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), StatusCode::OK);
+
+    // Log out at B with the session cookie the browser got from A.
+    let logout = a
+        .http
+        .get(b.url("/end-session"))
+        .query(&[
+            ("id_token_hint", id_token.as_str()),
+            ("post_logout_redirect_uri", POST_LOGOUT_URI),
+            ("state", "bye"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    assert!(location(logout.headers()).starts_with(POST_LOGOUT_URI));
+    assert_eq!(
+        a.get("/account").await.status(),
+        StatusCode::SEE_OTHER,
+        "the session is gone at A too"
+    );
+    let info = reqwest::Client::new()
+        .get(a.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        info.status(),
+        StatusCode::UNAUTHORIZED,
+        "logout revoked the grant everywhere"
+    );
+}
+
+#[tokio::test]
+async fn a_code_redeemed_on_two_nodes_at_once_succeeds_exactly_once() {
+    let a = spawn_app().await;
+    let b = second_node(&a).await;
+    let rp = Rp::register(&a, spec("Race App")).await;
+    let (code, pending) = code_for(&a, &rp).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", pending.verifier.secret().as_str()),
+    ];
+    let (first, second) =
+        tokio::join!(token_request(&a, &rp, &form), token_request(&b, &rp, &form));
+    let successes = [first.0, second.0]
+        .iter()
+        .filter(|s| **s == StatusCode::OK)
+        .count();
+    assert_eq!(successes, 1, "{first:?} {second:?}");
+    let loser = if first.0 == StatusCode::OK {
+        &second
+    } else {
+        &first
+    };
+    assert_eq!(loser.1["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_refresh_token_used_on_two_nodes_at_once_rotates_exactly_once() {
+    let a = spawn_app().await;
+    let b = second_node(&a).await;
+    let rp = Rp::register(&a, spec("Refresh Race App")).await;
+    let (code, pending) = code_for(&a, &rp).await;
+    let (_, body) = token_request(
+        &a,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", pending.verifier.secret()),
+        ],
+    )
+    .await;
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let (first, second) =
+        tokio::join!(token_request(&a, &rp, &form), token_request(&b, &rp, &form));
+    let successes = [first.0, second.0]
+        .iter()
+        .filter(|s| **s == StatusCode::OK)
+        .count();
+    assert_eq!(successes, 1, "{first:?} {second:?}");
+}
+
+#[tokio::test]
+async fn nodes_starting_together_share_one_schema_and_one_key_per_algorithm() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let (database_url, _guard) = crate::helpers::fresh_database(dir.path()).await;
+    let settings = || test_settings(dir.path(), &database_url);
+    let (a, b, c) = tokio::join!(
+        spawn_node(settings(), dir.clone()),
+        spawn_node(settings(), dir.clone()),
+        spawn_node(settings(), dir.clone())
+    );
+    let keys = a.state.keys.list();
+    assert_eq!(keys.len(), 3, "one key per algorithm: {keys:?}");
+    let jwks = a.get("/jwks").await.text().await.unwrap();
+    for node in [&b, &c] {
+        node.state.keys.reload().await.unwrap();
+        assert_eq!(node.get("/jwks").await.text().await.unwrap(), jwks);
+    }
+    assert_eq!(
+        a.state.db.count_users().await.unwrap(),
+        1,
+        "one bootstrap admin"
+    );
+}
