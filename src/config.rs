@@ -358,10 +358,10 @@ impl Settings {
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
-        if let Some(pw) = &self.admin_password {
-            if pw.chars().count() < 8 {
-                return Err(invalid("admin_password", "must have at least 8 characters"));
-            }
+        if let Some(pw) = &self.admin_password
+            && pw.chars().count() < 8
+        {
+            return Err(invalid("admin_password", "must have at least 8 characters"));
         }
         let secure_cookies = issuer_url.scheme() == "https";
         Ok(Config {

@@ -26,15 +26,15 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH", env = "TESSERA_CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// What to do.
+    /// What to do (default: serve).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply pending migrations, then serve until SIGINT/SIGTERM (graceful shutdown).
+    /// Apply pending migrations, then serve until SIGINT/SIGTERM (graceful shutdown). The default.
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
@@ -79,7 +79,7 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     let clock: SharedClock = std::sync::Arc::new(SystemClock);
-    match cli.command {
+    match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = crate::startup::Application::build(config, clock).await?;
             app.run_until_stopped(crate::startup::shutdown_signal())

@@ -259,9 +259,16 @@ fn check_id_token_hint(
         })
 }
 
+/// The longest `state` echoed back to the client.
+const MAX_STATE_LEN: usize = 2048;
+
 /// Check 10: hints and nonce have sane sizes.
 fn check_lengths(params: &Params) -> Result<(), OAuthError> {
-    for (name, max) in [("nonce", 512), ("login_hint", 256), ("state", 2048)] {
+    for (name, max) in [
+        ("nonce", 512),
+        ("login_hint", 256),
+        ("state", MAX_STATE_LEN),
+    ] {
         if params.get(name).is_some_and(|v| v.len() > max) {
             return Err(OAuthError::invalid_request(format!(
                 "{name} is longer than {max} characters"
@@ -288,8 +295,15 @@ pub fn validate(
         return Err(redirect(&target, error));
     }
     if let Err(error) = check_lengths(params) {
-        // An oversized state is not echoed back.
-        target.state = None;
+        // An oversized state is not echoed back; a state of sane size is, whatever else was
+        // too long (RFC 6749 §4.1.2.1: state is required in the error response).
+        if target
+            .state
+            .as_ref()
+            .is_some_and(|s| s.len() > MAX_STATE_LEN)
+        {
+            target.state = None;
+        }
         return Err(redirect(&target, error));
     }
     let checked = (|| {
@@ -354,7 +368,11 @@ pub fn decide(
                 .id_token_hint_sub
                 .as_deref()
                 .is_some_and(|sub| sub != s.user_id);
-            let too_old = request.max_age.is_some_and(|max| now - s.auth_time > max);
+            // OpenID Connect Core §3.1.2.1: max_age=0 is equivalent to prompt=login, also
+            // within the second of the last sign-in (when the elapsed time is still 0).
+            let too_old = request
+                .max_age
+                .is_some_and(|max| max == 0 || now - s.auth_time > max);
             wrong_user || (!fresh && (request.prompt.login || too_old))
         }
     };
@@ -380,6 +398,27 @@ pub fn decide(
         };
     }
     Ok(Next::Issue)
+}
+
+/// RFC 6749 §4.1.2 / §4.1.2.1 and RFC 9207: the parameters of the response to the client,
+/// `state` and `iss` always included.
+pub fn response_parameters(
+    target: &ResponseTarget,
+    issuer: &str,
+    outcome: Result<&str, &OAuthError>,
+) -> Vec<(&'static str, String)> {
+    let mut params = match outcome {
+        Ok(code) => vec![("code", code.to_string())],
+        Err(error) => vec![
+            ("error", error.code.as_str().to_string()),
+            ("error_description", error.description.to_string()),
+        ],
+    };
+    if let Some(state) = &target.state {
+        params.push(("state", state.clone()));
+    }
+    params.push(("iss", issuer.to_string()));
+    params
 }
 
 #[cfg(test)]
@@ -459,6 +498,19 @@ mod tests {
             decide(&aged, Some(&fresh), true, 300, true, false).unwrap(),
             Next::Issue
         );
+        let zero = request(Prompt::default(), Some(0));
+        let just_now = SessionView {
+            auth_time: 200,
+            ..session.clone()
+        };
+        assert_eq!(
+            decide(&zero, Some(&just_now), false, 200, true, false).unwrap(),
+            Next::Login
+        );
+        assert_eq!(
+            decide(&zero, Some(&just_now), true, 200, true, false).unwrap(),
+            Next::Issue
+        );
         let login = request(
             Prompt {
                 login: true,
@@ -475,25 +527,4 @@ mod tests {
             Next::Issue
         );
     }
-}
-
-/// RFC 6749 §4.1.2 / §4.1.2.1 and RFC 9207: the parameters of the response to the client,
-/// `state` and `iss` always included.
-pub fn response_parameters(
-    target: &ResponseTarget,
-    issuer: &str,
-    outcome: Result<&str, &OAuthError>,
-) -> Vec<(&'static str, String)> {
-    let mut params = match outcome {
-        Ok(code) => vec![("code", code.to_string())],
-        Err(error) => vec![
-            ("error", error.code.as_str().to_string()),
-            ("error_description", error.description.to_string()),
-        ],
-    };
-    if let Some(state) = &target.state {
-        params.push(("state", state.clone()));
-    }
-    params.push(("iss", issuer.to_string()));
-    params
 }

@@ -81,7 +81,9 @@ fn parse_basic(header: &str) -> Option<(String, String)> {
     let (id, secret) = text.split_once(':')?;
     let id = url_decode(id)?;
     let secret = url_decode(secret)?;
-    (!id.is_empty()).then_some((id, secret))
+    // RFC 6749 Appendix A.1: a client_id is visible ASCII; a NUL would also fail the
+    // database lookup on PostgreSQL instead of simply finding no client.
+    (!id.is_empty() && !id.contains('\0')).then_some((id, secret))
 }
 
 fn url_decode(s: &str) -> Option<String> {
@@ -116,6 +118,10 @@ mod tests {
         assert_eq!(parse_basic("Bearer abc"), None);
         assert_eq!(
             parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))),
+            None
+        );
+        assert_eq!(
+            parse_basic(&format!("Basic {}", STANDARD.encode("a%00b:secret"))),
             None
         );
     }

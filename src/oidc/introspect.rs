@@ -22,18 +22,34 @@ fn inactive() -> Map<String, Value> {
 }
 
 impl Provider {
+    /// Our access token, if `token` is a live one.
+    async fn find_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<super::tokens::AccessTokenClaims>, OAuthError> {
+        if token.split('.').count() != 3 {
+            return Ok(None);
+        }
+        match self.validate_access_token(token).await {
+            Ok(at) => Ok(Some(at)),
+            Err(e) if e.code == ErrorCode::InvalidToken => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Finds a token of any type. The hint only decides which type is tried first: RFC 7009
+    /// §2.1 and RFC 7662 §2.1 require extending the search to every type when the token is
+    /// not found as the hinted one, so a wrong hint never lets a token escape revocation.
     async fn find_token(&self, token: &str, hint: Option<&str>) -> Result<Found, OAuthError> {
-        let looks_like_jwt = token.split('.').count() == 3;
-        let try_access_first = hint != Some("refresh_token") && looks_like_jwt;
-        if try_access_first {
-            match self.validate_access_token(token).await {
-                Ok(at) => return Ok(Found::Access(at)),
-                Err(e) if e.code == ErrorCode::InvalidToken => {}
-                Err(e) => return Err(e),
-            }
+        let refresh_first = hint == Some("refresh_token");
+        if !refresh_first && let Some(at) = self.find_access_token(token).await? {
+            return Ok(Found::Access(at));
         }
         if let Some(row) = self.db.find_refresh_token(&secret::hash(token)).await? {
             return Ok(Found::Refresh(row));
+        }
+        if refresh_first && let Some(at) = self.find_access_token(token).await? {
+            return Ok(Found::Access(at));
         }
         Ok(Found::Nothing)
     }
@@ -77,10 +93,10 @@ impl Provider {
                     }
                 }
                 body.insert("token_type".into(), json!("Bearer"));
-                if at.grant_id.is_some() {
-                    if let Some(user) = self.db.find_user(&at.sub).await? {
-                        body.insert("username".into(), json!(user.username));
-                    }
+                if at.grant_id.is_some()
+                    && let Some(user) = self.db.find_user(&at.sub).await?
+                {
+                    body.insert("username".into(), json!(user.username));
                 }
                 Ok(body)
             }

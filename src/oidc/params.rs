@@ -8,6 +8,10 @@ use super::OAuthError;
 /// The largest value Tessera accepts for any single parameter.
 const MAX_VALUE_LEN: usize = 8 * 1024;
 
+/// The longest parameter name Tessera accepts. Every name it understands is far shorter;
+/// a longer one is garbage, refused like an oversized value rather than silently ignored.
+const MAX_NAME_LEN: usize = 256;
+
 /// Decoded request parameters, each present at most once.
 #[derive(Debug, Clone, Default)]
 pub struct Params(HashMap<String, String>);
@@ -17,8 +21,19 @@ impl Params {
     pub fn parse(input: &[u8]) -> Result<Params, OAuthError> {
         let mut map = HashMap::new();
         for (name, value) in url::form_urlencoded::parse(input) {
+            if name.len() > MAX_NAME_LEN {
+                // Not echoed: the description would be as large as the name.
+                return Err(OAuthError::invalid_request("a parameter name is too long"));
+            }
             if value.is_empty() {
                 continue;
+            }
+            // RFC 6749 Appendix A: no parameter's syntax admits %x00, and PostgreSQL cannot
+            // store or even compare text containing it (a lookup would fail with a 500).
+            if name.contains('\0') || value.contains('\0') {
+                return Err(OAuthError::invalid_request(
+                    "parameters must not contain NUL characters",
+                ));
             }
             if value.len() > MAX_VALUE_LEN {
                 return Err(OAuthError::invalid_request(format!(
@@ -70,5 +85,7 @@ mod tests {
         assert_eq!(p.get("b"), None);
         assert_eq!(p.get("c"), Some(" x"));
         assert!(Params::parse(b"bad=%ZZ%").is_ok());
+        assert!(Params::parse(b"a=x%00y").is_err());
+        assert!(Params::parse(&[b'a'; 300]).is_err());
     }
 }

@@ -171,10 +171,31 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+        let mut attempt = 1;
+        loop {
+            match migrator.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                // SQLite has no advisory lock: when two processes migrate one file at once, the
+                // loser's transaction rolls back; on retry it finds the migration applied.
+                Err(e) if self.backend == Backend::Sqlite && attempt < 5 => {
+                    tracing::warn!(error = %e, attempt, "migration collided with another process; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(anyhow::anyhow!("migration failed: {e}")),
+            }
+        }
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later fails
+    /// with "database is locked" when another connection wrote in between, instead of waiting
+    /// for the busy timeout.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Which backend this is.

@@ -48,7 +48,7 @@ impl Db {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_token(&mut tx, token_hash, grant_id, now, expires_at).await?;
         tx.commit().await?;
         Ok(())
@@ -76,7 +76,7 @@ impl Db {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<RotateOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let spent = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
         )

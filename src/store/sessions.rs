@@ -44,7 +44,7 @@ impl Db {
         replaces: Option<&str>,
     ) -> StoreResult<()> {
         let s = &session.row;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(old) = replaces {
             sqlx::query("DELETE FROM sessions WHERE id = $1")
                 .bind(old)
@@ -99,7 +99,7 @@ impl Db {
 
     /// Ends a session and revokes every grant issued under it (OIDC logout).
     pub async fn end_session(&self, id: &str, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

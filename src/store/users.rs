@@ -73,7 +73,7 @@ impl Db {
     /// Inserts a user with roles in one transaction. A taken username or e-mail, or an
     /// unknown role, is a [`StoreError::Conflict`] naming it.
     pub async fn insert_user(&self, user: &NewUser) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let taken: Option<(String,)> = sqlx::query_as(
             "SELECT username_normalized FROM users WHERE username_normalized = $1 OR email_normalized = $2",
         )
@@ -191,7 +191,7 @@ impl Db {
         roles: &[String],
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -213,7 +213,7 @@ impl Db {
         enabled: bool,
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET enabled = $1, updated_at = $2 WHERE id = $3")
             .bind(flag(enabled))
             .bind(now)

@@ -19,10 +19,10 @@ fn cookie_name(secure: bool) -> &'static str {
 
 /// The CSRF token for a form, creating the cookie when missing.
 pub fn token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
-    if let Some(existing) = jar.get(cookie_name(secure)).map(|c| c.value().to_string()) {
-        if existing.len() == 43 {
-            return (jar, existing);
-        }
+    if let Some(existing) = jar.get(cookie_name(secure)).map(|c| c.value().to_string())
+        && existing.len() == 43
+    {
+        return (jar, existing);
     }
     let value = secret::generate();
     let cookie = Cookie::build((cookie_name(secure), value.clone()))

@@ -74,5 +74,6 @@ pub fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
 
-/// How long a request may take before the server gives up on it.
+/// How long a request (or the upload of its body) may take before the server gives up on it,
+/// so slow clients cannot hold connections forever.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

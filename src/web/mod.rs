@@ -12,7 +12,9 @@ pub mod session;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::oidc::discovery::paths;
 use crate::state::AppState;
@@ -73,6 +75,11 @@ pub fn router(state: AppState) -> Router {
             middleware::render_error_pages,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(middleware::REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            middleware::REQUEST_TIMEOUT,
+        ))
         .layer(headers::security_headers())
         .layer(middleware::trace_layer())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

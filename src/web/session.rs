@@ -30,13 +30,13 @@ pub async fn current(state: &AppState, jar: &CookieJar) -> StoreResult<Option<Se
         .db
         .find_session(&secret::hash(cookie.value()), now)
         .await?;
-    if let Some(session) = &found {
-        if let Some(idle_expires_at) = state.sessions.touch(session, now) {
-            state
-                .db
-                .touch_session(&session.id, now, idle_expires_at)
-                .await?;
-        }
+    if let Some(session) = &found
+        && let Some(idle_expires_at) = state.sessions.touch(session, now)
+    {
+        state
+            .db
+            .touch_session(&session.id, now, idle_expires_at)
+            .await?;
     }
     Ok(found)
 }

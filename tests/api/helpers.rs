@@ -108,10 +108,12 @@ pub fn postgres_url() -> Option<String> {
 
 /// Settings every test server uses: cheap-but-valid argon2 and a known admin password.
 pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
-    let mut settings = Settings::default();
-    settings.database_url = database_url.to_string();
-    settings.keys_dir = dir.join("keys");
-    settings.admin_password = Some(ADMIN_PASSWORD.into());
+    let mut settings = Settings {
+        database_url: database_url.to_string(),
+        keys_dir: dir.join("keys"),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        ..Settings::default()
+    };
     settings.password.memory_kib = 8192;
     settings.password.iterations = 1;
     settings
@@ -155,7 +157,10 @@ pub async fn spawn_node(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> 
         .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let address = format!("http://127.0.0.1:{port}");
-    settings.issuer = address.clone();
+    // A node joining another keeps that node's issuer, as nodes behind one load balancer do.
+    if settings.issuer == Settings::default().issuer {
+        settings.issuer = address.clone();
+    }
     settings.listen = format!("127.0.0.1:{port}");
     let database_url = settings.database_url.clone();
     let config = settings.validate().expect("valid test settings");
@@ -312,5 +317,106 @@ impl TestApp {
     pub fn clock_now(&self) -> i64 {
         use tessera::clock::Clock;
         self.clock.now()
+    }
+}
+
+/// A JSON answer (token, introspection, revocation, userinfo) with its status and headers.
+#[derive(Debug)]
+pub struct JsonReply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The body as JSON (`Null` when it was not JSON).
+    pub body: serde_json::Value,
+}
+
+impl JsonReply {
+    /// Reads a response.
+    pub async fn read(response: reqwest::Response) -> JsonReply {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        JsonReply {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
+    /// The `error` member.
+    pub fn error(&self) -> Option<&str> {
+        self.body["error"].as_str()
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 6749 §5.2 error: the status, the code, a JSON body, and no caching.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "{:?}", self.body);
+        assert_eq!(self.error(), Some(code), "{:?}", self.body);
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
+            "errors are JSON: {:?}",
+            self.headers
+        );
+        assert_eq!(self.header("cache-control"), Some("no-store"));
+    }
+}
+
+/// The decoded header and claims of a compact JWS, unverified.
+pub fn jwt_parts(token: &str) -> (serde_json::Value, serde_json::Value) {
+    use base64::Engine;
+    let decode = |part: &str| -> serde_json::Value {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .expect("base64url JWT part");
+        serde_json::from_slice(&bytes).expect("JSON JWT part")
+    };
+    let mut parts = token.split('.');
+    let header = decode(parts.next().expect("JWT header"));
+    let claims = decode(parts.next().expect("JWT claims"));
+    (header, claims)
+}
+
+impl TestApp {
+    /// POSTs a form to an endpoint, with HTTP Basic credentials when given.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> JsonReply {
+        let mut request = self.http.post(self.url(path)).form(form);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        JsonReply::read(request.send().await.expect("POST")).await
+    }
+
+    /// Calls userinfo with a bearer token.
+    pub async fn userinfo(&self, access_token: &str) -> JsonReply {
+        let response = self
+            .http
+            .get(self.url("/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("GET /userinfo");
+        JsonReply::read(response).await
+    }
+
+    /// The discovery document.
+    pub async fn discovery(&self) -> serde_json::Value {
+        self.get("/.well-known/openid-configuration")
+            .await
+            .json()
+            .await
+            .expect("discovery JSON")
     }
 }

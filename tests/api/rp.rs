@@ -9,13 +9,13 @@ use openidconnect::core::{
 use openidconnect::{
     AccessToken, AccessTokenHash, AdditionalClaims, AuthenticationFlow, AuthorizationCode,
     ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse, UserInfoClaims,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, TokenResponse, UserInfoClaims,
 };
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::helpers::{TestApp, hidden_input, location};
+use crate::helpers::{JsonReply, TestApp, hidden_input, location};
 
 /// The `roles` claim Tessera adds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -187,6 +187,53 @@ impl Rp {
         .unwrap();
         assert_eq!(&actual, expected, "at_hash matches");
         claims
+    }
+
+    /// The client's HTTP Basic credentials (confidential clients).
+    pub fn basic(&self) -> Option<(&str, &str)> {
+        self.secret
+            .as_deref()
+            .map(|secret| (self.client_id.as_str(), secret))
+    }
+
+    /// A raw token request, authenticated with HTTP Basic when the client has a secret.
+    pub async fn token(&self, app: &TestApp, form: &[(&str, &str)]) -> JsonReply {
+        app.post_form("/token", self.basic(), form).await
+    }
+
+    /// Walks an authorization request for `scopes` through login and consent to its code.
+    pub async fn code(
+        &self,
+        app: &TestApp,
+        scopes: &[&str],
+        credentials: (&str, &str),
+    ) -> (String, Pending) {
+        let pending = self.authorize(scopes, &[]);
+        let landing = browse(app, pending.url.as_str(), credentials, Consent::Approve).await;
+        (landing.code(), pending)
+    }
+
+    /// Uses a refresh token with the openidconnect crate, optionally asking for `scopes`;
+    /// `Err` holds the error code of a refusal.
+    pub async fn refresh(
+        &self,
+        refresh_token: &RefreshToken,
+        scopes: Option<&[&str]>,
+    ) -> Result<CoreTokenResponse, String> {
+        let mut request = self
+            .client
+            .exchange_refresh_token(refresh_token)
+            .expect("token endpoint");
+        for scope in scopes.unwrap_or_default() {
+            request = request.add_scope(Scope::new(scope.to_string()));
+        }
+        request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => r.error().to_string(),
+                other => format!("{other:?}"),
+            })
     }
 
     /// Calls userinfo.
