@@ -93,7 +93,6 @@ CREATE INDEX grants_expiry ON grants (expires_at);
 CREATE TABLE codes (
     code_hash      TEXT PRIMARY KEY,
     grant_id       TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
-    client_id      TEXT NOT NULL,
     redirect_uri   TEXT NOT NULL,
     code_challenge TEXT,
     nonce          TEXT,

@@ -1,5 +1,6 @@
 //! The registered client as the protocol sees it.
 
+use super::{ErrorCode, OAuthError};
 use crate::config::SigningAlg;
 use crate::domain::{RedirectUri, ScopeSet};
 use crate::store::ClientRow;
@@ -110,5 +111,16 @@ impl Client {
     /// Whether the client may use a grant type.
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// RFC 6749 §5.2: `unauthorized_client` unless the client is registered for `grant`.
+    pub fn require_grant(&self, grant: GrantType) -> Result<(), OAuthError> {
+        if self.allows(grant) {
+            return Ok(());
+        }
+        Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client may not use the {} grant", grant.as_str()),
+        ))
     }
 }

@@ -102,15 +102,15 @@ impl Provider {
             }
             Found::Refresh(row) => {
                 let live =
-                    row.used_at.is_none() && row.revoked_at.is_none() && row.expires_at > now;
+                    row.used_at.is_none() && row.grant.revoked_at.is_none() && row.expires_at > now;
                 if !live {
                     return Ok(inactive());
                 }
                 let mut body = Map::new();
                 body.insert("active".into(), json!(true));
-                body.insert("scope".into(), json!(row.scope));
-                body.insert("client_id".into(), json!(row.client_id));
-                body.insert("sub".into(), json!(row.user_id));
+                body.insert("scope".into(), json!(row.grant.scope));
+                body.insert("client_id".into(), json!(row.grant.client_id));
+                body.insert("sub".into(), json!(row.grant.user_id));
                 body.insert("exp".into(), json!(row.expires_at));
                 body.insert("iss".into(), json!(self.issuer));
                 body.insert("token_type".into(), json!("refresh_token"));
@@ -142,7 +142,7 @@ impl Provider {
                 self.db.revoke_access_token(&at.jti, at.exp).await?;
             }
             Found::Refresh(row) => {
-                if row.client_id != client.id {
+                if row.grant.client_id != client.id {
                     return Err(not_yours());
                 }
                 self.db.revoke_grant(&row.grant_id, now).await?;

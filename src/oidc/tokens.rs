@@ -9,7 +9,7 @@ use super::client::Client;
 use super::{OAuthError, Provider};
 use crate::auth::secret;
 use crate::domain::ScopeSet;
-use crate::store::UserRow;
+use crate::store::{GrantFacts, UserRow};
 
 /// The JSON body of a successful token response.
 #[derive(Debug, Clone, Serialize)]
@@ -35,18 +35,14 @@ pub struct TokenResponse {
 pub struct UserGrant<'a> {
     /// Grant id.
     pub grant_id: &'a str,
+    /// What the grant records (session, authentication time and methods).
+    pub facts: &'a GrantFacts,
     /// The user.
     pub user: &'a UserRow,
     /// Their current roles.
     pub roles: &'a [String],
-    /// Granted scopes.
+    /// Scopes of these tokens (the grant's, or fewer on refresh).
     pub scope: &'a ScopeSet,
-    /// Authentication time.
-    pub auth_time: i64,
-    /// Authentication methods.
-    pub amr: &'a str,
-    /// Session id.
-    pub sid: Option<&'a str>,
     /// Nonce to echo (code exchange only).
     pub nonce: Option<&'a str>,
     /// A refresh token to return, already stored.
@@ -94,9 +90,9 @@ impl Provider {
             jti: &jti,
             now,
             ttl: self.tokens.access_token_ttl_secs,
-            auth_time: Some(grant.auth_time),
+            auth_time: Some(grant.facts.auth_time),
             grant_id: Some(grant.grant_id),
-            sid: grant.sid,
+            sid: grant.facts.session_id.as_deref(),
             roles,
         });
         let access_token =
@@ -109,10 +105,10 @@ impl Provider {
                 client_id: &client.id,
                 now,
                 ttl: self.tokens.id_token_ttl_secs,
-                auth_time: grant.auth_time,
-                amr: grant.amr,
+                auth_time: grant.facts.auth_time,
+                amr: &grant.facts.amr,
                 nonce: grant.nonce,
-                sid: grant.sid,
+                sid: grant.facts.session_id.as_deref(),
                 at_hash: Some(claims::at_hash(&access_token, client.id_token_alg)),
             };
             let profile = claims::user_claims(grant.user, grant.roles, grant.scope);

@@ -2,15 +2,13 @@
 
 use sqlx::FromRow;
 
-use super::{Db, StoreResult};
+use super::{Db, GrantFacts, StoreResult};
 
 /// A code joined with its grant.
 #[derive(Debug, Clone, FromRow)]
 pub struct CodeRow {
     /// The grant the code belongs to.
     pub grant_id: String,
-    /// The client it was issued to.
-    pub client_id: String,
     /// The redirect URI of the authorization request.
     pub redirect_uri: String,
     /// PKCE S256 challenge.
@@ -21,18 +19,9 @@ pub struct CodeRow {
     pub expires_at: i64,
     /// Set once redeemed.
     pub consumed_at: Option<i64>,
-    /// The user.
-    pub user_id: String,
-    /// Session id (`sid`).
-    pub session_id: Option<String>,
-    /// Granted scopes.
-    pub scope: String,
-    /// Authentication time.
-    pub auth_time: i64,
-    /// Authentication methods.
-    pub amr: String,
-    /// Set when the grant was revoked.
-    pub revoked_at: Option<i64>,
+    /// The grant.
+    #[sqlx(flatten)]
+    pub grant: GrantFacts,
 }
 
 /// A code to insert.
@@ -42,8 +31,6 @@ pub struct NewCode {
     pub code_hash: String,
     /// Grant id.
     pub grant_id: String,
-    /// Client id.
-    pub client_id: String,
     /// Redirect URI used.
     pub redirect_uri: String,
     /// PKCE challenge.
@@ -58,12 +45,11 @@ impl Db {
     /// Inserts a code.
     pub async fn insert_code(&self, code: &NewCode) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, nonce, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO codes (code_hash, grant_id, redirect_uri, code_challenge, nonce, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&code.code_hash)
         .bind(&code.grant_id)
-        .bind(&code.client_id)
         .bind(&code.redirect_uri)
         .bind(&code.code_challenge)
         .bind(&code.nonce)
@@ -76,7 +62,7 @@ impl Db {
     /// Finds a code with its grant.
     pub async fn find_code(&self, code_hash: &str) -> StoreResult<Option<CodeRow>> {
         Ok(sqlx::query_as(
-            "SELECT c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.expires_at, \
+            "SELECT c.grant_id, g.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.expires_at, \
              c.consumed_at, g.user_id, g.session_id, g.scope, g.auth_time, g.amr, g.revoked_at \
              FROM codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1",
         )

@@ -28,6 +28,25 @@ pub struct GrantRow {
     pub revoked_at: Option<i64>,
 }
 
+/// What a code or refresh token knows of the grant it belongs to (read by a join).
+#[derive(Debug, Clone, FromRow)]
+pub struct GrantFacts {
+    /// The client.
+    pub client_id: String,
+    /// The user.
+    pub user_id: String,
+    /// Session id (`sid`).
+    pub session_id: Option<String>,
+    /// Granted scopes.
+    pub scope: String,
+    /// Authentication time.
+    pub auth_time: i64,
+    /// Authentication methods.
+    pub amr: String,
+    /// Set when the grant was revoked.
+    pub revoked_at: Option<i64>,
+}
+
 /// A grant to insert.
 #[derive(Debug, Clone)]
 pub struct NewGrant {

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, StoreResult};
+use super::{Db, GrantFacts, StoreResult};
 
 /// A refresh token joined with its grant.
 #[derive(Debug, Clone, FromRow)]
@@ -14,20 +14,9 @@ pub struct RefreshRow {
     pub expires_at: i64,
     /// Set once rotated.
     pub used_at: Option<i64>,
-    /// The client.
-    pub client_id: String,
-    /// The user.
-    pub user_id: String,
-    /// Session id.
-    pub session_id: Option<String>,
-    /// Granted scopes.
-    pub scope: String,
-    /// Authentication time.
-    pub auth_time: i64,
-    /// Authentication methods.
-    pub amr: String,
-    /// Set when the grant was revoked.
-    pub revoked_at: Option<i64>,
+    /// The grant's facts.
+    #[sqlx(flatten)]
+    pub grant: GrantFacts,
 }
 
 /// What became of a rotation attempt.

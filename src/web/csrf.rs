@@ -2,6 +2,8 @@
 //! HttpOnly, SameSite=Lax cookie (`__Host-` prefixed behind https) and is repeated in each
 //! form; a POST is accepted only when both match (compared in constant time).
 
+use axum::body::Body;
+use axum::http::HeaderMap;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
@@ -32,6 +34,20 @@ pub fn token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
         .same_site(SameSite::Lax)
         .build();
     (jar.add(cookie), value)
+}
+
+/// Reads a submitted form and checks its CSRF token: the start of every hosted POST.
+pub async fn checked_form(
+    jar: &CookieJar,
+    headers: &HeaderMap,
+    body: Body,
+    secure: bool,
+) -> Result<Params, AppError> {
+    let params = crate::web::form::body(headers, body)
+        .await
+        .map_err(AppError::from)?;
+    verify(jar, &params, secure)?;
+    Ok(params)
 }
 
 /// Checks the `csrf_token` field of a submitted form against the cookie.

@@ -8,7 +8,7 @@ use super::super::client::{Client, GrantType};
 use super::super::params::Params;
 use super::super::provider::CODE_TTL_SECS;
 use super::super::tokens::{TokenResponse, UserGrant};
-use super::super::{ErrorCode, OAuthError, Provider, pkce};
+use super::super::{OAuthError, Provider, pkce};
 use crate::auth::secret;
 use crate::domain::ScopeSet;
 use crate::store::{GrantRow, NewCode, NewGrant, SessionRow};
@@ -49,7 +49,6 @@ impl Provider {
             .insert_code(&NewCode {
                 code_hash: secret::hash(&code),
                 grant_id,
-                client_id: request.client_id.clone(),
                 redirect_uri: request.target.redirect_uri.clone(),
                 code_challenge: request.code_challenge.clone(),
                 nonce: request.nonce.clone(),
@@ -65,12 +64,7 @@ impl Provider {
         client: &Client,
         params: &Params,
     ) -> Result<TokenResponse, OAuthError> {
-        if !client.allows(GrantType::AuthorizationCode) {
-            return Err(OAuthError::new(
-                ErrorCode::UnauthorizedClient,
-                "this client may not use the authorization_code grant",
-            ));
-        }
+        client.require_grant(GrantType::AuthorizationCode)?;
         let code = params.require("code")?;
         let code_hash = secret::hash(code);
         let now = self.clock.now();
@@ -78,7 +72,7 @@ impl Provider {
             OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
         };
         let row = self.db.find_code(&code_hash).await?.ok_or_else(invalid)?;
-        if row.client_id != client.id {
+        if row.grant.client_id != client.id {
             return Err(invalid());
         }
         if row.consumed_at.is_some() {
@@ -87,7 +81,7 @@ impl Provider {
             tracing::warn!(client_id = %client.id, grant_id = %row.grant_id, "authorization code reused; grant revoked");
             return Err(invalid());
         }
-        if row.expires_at <= now || row.revoked_at.is_some() {
+        if row.expires_at <= now || row.grant.revoked_at.is_some() {
             return Err(invalid());
         }
         // RFC 6749 §4.1.3: redirect_uri must be identical to the authorization request's.
@@ -102,8 +96,8 @@ impl Provider {
             self.db.revoke_grant(&row.grant_id, now).await?;
             return Err(invalid());
         }
-        let (user, roles) = self.grant_user(&row.user_id).await?;
-        let scope = ScopeSet::from_stored(&row.scope);
+        let (user, roles) = self.grant_user(&row.grant.user_id).await?;
+        let scope = ScopeSet::from_stored(&row.grant.scope);
         let refresh_token = if scope.contains("offline_access") {
             let token = secret::generate();
             self.db
@@ -122,12 +116,10 @@ impl Provider {
             client,
             UserGrant {
                 grant_id: &row.grant_id,
+                facts: &row.grant,
                 user: &user,
                 roles: &roles,
                 scope: &scope,
-                auth_time: row.auth_time,
-                amr: &row.amr,
-                sid: row.session_id.as_deref(),
                 nonce: row.nonce.as_deref(),
                 refresh_token,
             },

@@ -17,10 +17,12 @@ impl Provider {
         client: &Client,
         params: &Params,
     ) -> Result<TokenResponse, OAuthError> {
-        if client.public || !client.allows(GrantType::ClientCredentials) {
+        client.require_grant(GrantType::ClientCredentials)?;
+        // Only a client that proved a secret may act on its own behalf (RFC 6749 §4.4).
+        if client.public {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
-                "this client may not use the client_credentials grant",
+                "public clients may not use the client_credentials grant",
             ));
         }
         let mut allowed = client.scopes.clone();

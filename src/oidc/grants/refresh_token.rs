@@ -17,12 +17,7 @@ impl Provider {
         client: &Client,
         params: &Params,
     ) -> Result<TokenResponse, OAuthError> {
-        if !client.allows(GrantType::RefreshToken) {
-            return Err(OAuthError::new(
-                ErrorCode::UnauthorizedClient,
-                "this client may not use the refresh_token grant",
-            ));
-        }
+        client.require_grant(GrantType::RefreshToken)?;
         let presented = params.require("refresh_token")?;
         let old_hash = secret::hash(presented);
         let now = self.clock.now();
@@ -33,10 +28,10 @@ impl Provider {
             .find_refresh_token(&old_hash)
             .await?
             .ok_or_else(invalid)?;
-        if row.client_id != client.id {
+        if row.grant.client_id != client.id {
             return Err(invalid());
         }
-        if row.revoked_at.is_some() || row.expires_at <= now {
+        if row.grant.revoked_at.is_some() || row.expires_at <= now {
             return Err(invalid());
         }
         if row.used_at.is_some() {
@@ -44,7 +39,7 @@ impl Provider {
             tracing::warn!(client_id = %client.id, grant_id = %row.grant_id, "refresh token replayed; grant revoked");
             return Err(invalid());
         }
-        let granted = ScopeSet::from_stored(&row.scope);
+        let granted = ScopeSet::from_stored(&row.grant.scope);
         // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
         let scope = match params.get("scope") {
             None => granted,
@@ -60,7 +55,7 @@ impl Provider {
                 asked
             }
         };
-        let (user, roles) = match self.grant_user(&row.user_id).await {
+        let (user, roles) = match self.grant_user(&row.grant.user_id).await {
             Ok(found) => found,
             Err(e) => {
                 self.db.revoke_grant(&row.grant_id, now).await?;
@@ -87,12 +82,10 @@ impl Provider {
             client,
             UserGrant {
                 grant_id: &row.grant_id,
+                facts: &row.grant,
                 user: &user,
                 roles: &roles,
                 scope: &scope,
-                auth_time: row.auth_time,
-                amr: &row.amr,
-                sid: row.session_id.as_deref(),
                 nonce: None,
                 refresh_token: Some(new_token),
             },

@@ -94,8 +94,7 @@ pub async fn confirm(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let params = form::body(&headers, body).await.map_err(AppError::from)?;
-    csrf::verify(&jar, &params, state.config.secure_cookies)?;
+    let params = csrf::checked_form(&jar, &headers, body, state.config.secure_cookies).await?;
     let request = validated(&state, &params).await?;
     if params.get("decision") != Some("logout") {
         return Ok(Redirect::to("/account").into_response());

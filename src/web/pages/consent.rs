@@ -63,8 +63,7 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let params = form::body(&headers, body).await.map_err(AppError::from)?;
-    csrf::verify(&jar, &params, state.config.secure_cookies)?;
+    let params = csrf::checked_form(&jar, &headers, body, state.config.secure_cookies).await?;
     let (row, client, request) = load_interaction(&state, params.get("interaction")).await?;
     let Some(current) = session::current(&state, &jar).await? else {
         return Ok(login_again(&row.id));

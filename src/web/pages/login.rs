@@ -91,8 +91,7 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let params = form::body(&headers, body).await.map_err(AppError::from)?;
-    csrf::verify(&jar, &params, state.config.secure_cookies)?;
+    let params = csrf::checked_form(&jar, &headers, body, state.config.secure_cookies).await?;
     let interaction = params.get("interaction");
     let login = params
         .get("username")

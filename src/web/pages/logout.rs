@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::{csrf, form, session};
+use crate::web::{csrf, session};
 
 /// Signs the user out.
 pub async fn post(
@@ -18,8 +18,7 @@ pub async fn post(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
-    let params = form::body(&headers, body).await.map_err(AppError::from)?;
-    csrf::verify(&jar, &params, state.config.secure_cookies)?;
+    csrf::checked_form(&jar, &headers, body, state.config.secure_cookies).await?;
     let jar = match session::current(&state, &jar).await? {
         Some(current) => {
             tracing::info!(user_id = %current.user_id, "signed out");
