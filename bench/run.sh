@@ -53,7 +53,15 @@ token=$(curl -fs -u "bench:$secret" -d grant_type=client_credentials "$BASE/toke
 verifier="benchmark-code-verifier-0123456789-abcdefghijklmnop"
 challenge=$(printf '%s' "$verifier" | openssl dgst -sha256 -binary | base64 -w0 | tr '+/' '-_' | tr -d '=')
 
-export BENCH_BASIC="$basic" BENCH_TOKEN="$token" BENCH_SESSION="$session"
+# A user's access token, from one pass through the code flow, for the userinfo scenario.
+redirect=$(curl -fs -o /dev/null -w '%{redirect_url}' -b "$jar" \
+  "$BASE/authorize?response_type=code&client_id=bench&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid%20profile%20email%20roles&code_challenge=$challenge&code_challenge_method=S256")
+code=$(printf '%s' "$redirect" | sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')
+user_token=$(curl -fs -u "bench:$secret" -d grant_type=authorization_code -d "code=$code" \
+  --data-urlencode "redirect_uri=http://127.0.0.1:9/cb" -d "code_verifier=$verifier" "$BASE/token" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+export BENCH_BASIC="$basic" BENCH_TOKEN="$token" BENCH_USER_TOKEN="$user_token" BENCH_SESSION="$session"
 export BENCH_VERIFIER="$verifier" BENCH_CHALLENGE="$challenge"
 
 run() {
@@ -75,6 +83,6 @@ run "discovery"                  ""                 /.well-known/openid-configur
 run "jwks"                       ""                 /jwks
 run "token (client_credentials)" client_credentials.lua /token
 run "introspection"              introspect.lua     /introspect
-run "userinfo (client token: 401)" userinfo.lua     /userinfo
+run "userinfo"                   userinfo.lua       /userinfo
 # wrk shares one script state per thread, so each flow gets a thread with one connection.
 run "code flow (3 requests/op)"  code_flow.lua      /authorize 3 "$FLOWS" "$FLOWS"

@@ -1,3 +1,3 @@
--- GET /userinfo with a client_credentials token: the full verification path, answered 401
--- because the token has no user. The code-flow scenario measures userinfo with a user token.
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+-- GET /userinfo with a user's access token: signature check, one read for the grant and
+-- revocation state, then the user's claims.
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_USER_TOKEN")
