@@ -45,6 +45,9 @@
 //!
 //! Set `RUST_LOG=debug` to see why tokens are refused.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -67,14 +70,13 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, RwLock};
 use tracing::{debug, info, warn};
 
-/// How long one HTTP request to Tessera may take.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How many times discovery is tried while Tessera may still be starting.
+/// How many times discovery is tried while Tessera may still be starting
+/// (2 s apart, so about 10 s in all).
 const DISCOVERY_ATTEMPTS: u32 = 6;
 
-/// Pause between two discovery attempts (6 × 2 s ≈ 10 s in all).
-const DISCOVERY_RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Discovery also retries while Tessera answers 5xx, not only while it is
+/// unreachable.
+const DISCOVERY_RETRIES_SERVER_ERRORS: bool = true;
 
 /// Shortest time between two key-set fetches caused by unknown key ids.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
@@ -155,39 +157,25 @@ enum AuthError {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
+    common::init_tracing();
     let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // `{:#}` prints the whole cause chain on one line.
-            eprintln!("resource_server: error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Logs to stderr, at `info` unless `RUST_LOG` says otherwise.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    common::exit_status("resource_server", run(args).await)
 }
 
 /// Loads discovery and keys, then serves the API until Ctrl-C.
 async fn run(args: Args) -> anyhow::Result<()> {
     let audiences = parse_audiences(&args.audience)?;
-    let http = reqwest::Client::builder()
-        // Never follow redirects to other hosts when fetching keys.
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(HTTP_TIMEOUT)
-        .build()
-        .context("could not build the HTTP client")?;
+    let http = common::http_client()?;
 
-    let discovery = discover(&http, &args.issuer).await?;
+    let discovery = common::discover(
+        &http,
+        &args.issuer,
+        "RS",
+        DISCOVERY_ATTEMPTS,
+        DISCOVERY_RETRIES_SERVER_ERRORS,
+        |discovery: &Discovery| &discovery.issuer,
+    )
+    .await?;
     let keys = fetch_jwks(&http, &discovery.jwks_uri)
         .await
         .with_context(|| {
@@ -217,7 +205,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         validator.audiences.join(",")
     );
     axum::serve(listener, router(validator))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(common::shutdown_signal())
         .await
         .context("the server failed")
 }
@@ -243,14 +231,6 @@ fn router(validator: Arc<TokenValidator>) -> Router {
         .route("/api/admin", get(admin))
         .fallback(not_found)
         .with_state(validator)
-}
-
-/// Waits for Ctrl-C so that open requests can finish.
-async fn shutdown_signal() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        // Without a signal handler, run until killed.
-        std::future::pending::<()>().await;
-    }
 }
 
 /// `GET /api/me`: who the token speaks for.
@@ -491,49 +471,6 @@ fn access_claims(payload: &JwtPayload) -> Result<AccessClaims, String> {
         scope,
         roles,
     })
-}
-
-/// Fetches the discovery document, retrying while Tessera is unreachable.
-async fn discover(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Discovery> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
-    let mut attempt = 1;
-    let response = loop {
-        match http.get(&url).send().await {
-            Ok(response) if response.status().is_server_error() && attempt < DISCOVERY_ATTEMPTS => {
-                info!(status = %response.status(), "discovery failed, retrying");
-            }
-            Ok(response) => break response,
-            // Tessera may still be starting: try again for a while.
-            Err(err) if attempt < DISCOVERY_ATTEMPTS && (err.is_connect() || err.is_timeout()) => {
-                info!("Tessera is not reachable yet at {issuer}, retrying");
-            }
-            Err(err) => {
-                return Err(err).with_context(|| {
-                    format!("could not fetch {url} (is Tessera running at {issuer}?)")
-                });
-            }
-        }
-        attempt += 1;
-        tokio::time::sleep(DISCOVERY_RETRY_DELAY).await;
-    };
-    let status = response.status();
-    if !status.is_success() {
-        bail!("{url} answered {status}: is --issuer / RS_ISSUER the issuer URL of Tessera?");
-    }
-    let discovery: Discovery = response
-        .json()
-        .await
-        .with_context(|| format!("{url} did not return a valid discovery document"))?;
-    if discovery.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
-        bail!(
-            "the discovery document names issuer {} but --issuer is {issuer}",
-            discovery.issuer
-        );
-    }
-    Ok(discovery)
 }
 
 /// Downloads the key set and builds a verifier for each usable signing key.

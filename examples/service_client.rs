@@ -39,9 +39,11 @@
 //!
 //! The program exits with status 1 and a one-line message when any step fails.
 
-use std::path::{Path, PathBuf};
+#[path = "common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -49,14 +51,12 @@ use oauth2::basic::{BasicClient, BasicTokenResponse};
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use serde::Deserialize;
 
-/// How long one HTTP request may take before it is given up.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How many times discovery is tried while Tessera may still be starting.
 const DISCOVERY_ATTEMPTS: u32 = 5;
 
-/// Pause between two discovery attempts.
-const DISCOVERY_RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Discovery retries only while Tessera is unreachable: a 5xx answer fails
+/// at once.
+const DISCOVERY_RETRIES_SERVER_ERRORS: bool = false;
 
 /// Command-line flags; each can also come from the environment.
 #[derive(Debug, Parser)]
@@ -105,101 +105,39 @@ struct Discovery {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            // `{:#}` prints the whole cause chain on one line.
-            eprintln!("service_client: error: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit_status("service_client", run(args).await)
 }
 
 /// Runs the four steps described in the module documentation.
 async fn run(args: Args) -> anyhow::Result<()> {
-    let secret = client_secret(args.client_secret.as_deref(), &args.client_secret_file)?;
-    let http = http_client()?;
+    let Some(secret) = common::client_secret(
+        args.client_secret.as_deref(),
+        &args.client_secret_file,
+        "SC",
+    )?
+    else {
+        bail!(
+            "the client secret file {} is empty",
+            args.client_secret_file.display()
+        );
+    };
+    let http = common::http_client()?;
 
-    let discovery = discover(&http, &args.issuer).await?;
+    let discovery = common::discover(
+        &http,
+        &args.issuer,
+        "SC",
+        DISCOVERY_ATTEMPTS,
+        DISCOVERY_RETRIES_SERVER_ERRORS,
+        |discovery: &Discovery| &discovery.issuer,
+    )
+    .await?;
     println!("Token endpoint: {}", discovery.token_endpoint);
 
     let token = request_token(&http, &discovery, &args.client_id, secret).await?;
     print_token_summary(&token);
 
     call_api(&http, &args.api_url, &token).await
-}
-
-/// Picks the client secret: the flag/environment value, else the secret file.
-fn client_secret(explicit: Option<&str>, file: &Path) -> anyhow::Result<String> {
-    if let Some(secret) = explicit.map(str::trim).filter(|s| !s.is_empty()) {
-        return Ok(secret.to_owned());
-    }
-    let contents = std::fs::read_to_string(file).with_context(|| {
-        format!(
-            "no client secret: pass --client-secret or set SC_CLIENT_SECRET, or point \
-             --client-secret-file / SC_CLIENT_SECRET_FILE at the file Tessera wrote \
-             (could not read {})",
-            file.display()
-        )
-    })?;
-    // Tessera writes the secret followed by a newline.
-    let secret = contents.trim();
-    if secret.is_empty() {
-        bail!("the client secret file {} is empty", file.display());
-    }
-    Ok(secret.to_owned())
-}
-
-/// Builds the HTTP client used for every request.
-fn http_client() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        // The oauth2 crate recommends no redirects: following them to an
-        // attacker-chosen host would be a server-side request forgery.
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(HTTP_TIMEOUT)
-        .build()
-        .context("could not build the HTTP client")
-}
-
-/// Fetches the discovery document, retrying while Tessera is unreachable.
-async fn discover(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Discovery> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
-    let mut attempt = 1;
-    let response = loop {
-        match http.get(&url).send().await {
-            Ok(response) => break response,
-            // Connection errors are worth a retry: Tessera may still be starting.
-            Err(err) if attempt < DISCOVERY_ATTEMPTS && (err.is_connect() || err.is_timeout()) => {
-                attempt += 1;
-                tokio::time::sleep(DISCOVERY_RETRY_DELAY).await;
-            }
-            Err(err) => {
-                return Err(err).with_context(|| {
-                    format!("could not fetch {url} (is Tessera running at {issuer}?)")
-                });
-            }
-        }
-    };
-    let status = response.status();
-    if !status.is_success() {
-        bail!("{url} answered {status}: is --issuer / SC_ISSUER the issuer URL of Tessera?");
-    }
-    let discovery: Discovery = response
-        .json()
-        .await
-        .with_context(|| format!("{url} did not return a valid discovery document"))?;
-    // The issuer must match exactly (OpenID Connect Discovery §4.3), or the
-    // document belongs to someone else.
-    if discovery.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
-        bail!(
-            "the discovery document names issuer {} but --issuer is {issuer}",
-            discovery.issuer
-        );
-    }
-    Ok(discovery)
 }
 
 /// Chooses how to send the client secret: HTTP Basic unless Tessera only
