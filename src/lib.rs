@@ -15,6 +15,12 @@
 //! - [`web`]: axum handlers that adapt HTTP to the modules above.
 //! - [`error`]: the error type of hosted pages.
 
+// Outside tests, nothing a client sends may end in a panic.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
+
 pub mod auth;
 pub mod cli;
 pub mod clock;
