@@ -2,14 +2,14 @@
 //! HttpOnly, SameSite=Lax cookie (`__Host-` prefixed behind https) and is repeated in each
 //! form; a POST is accepted only when both match (compared in constant time).
 
-use axum::body::Body;
-use axum::http::HeaderMap;
+use axum::extract::{FromRequest, Request};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::auth::secret;
 use crate::error::AppError;
 use crate::oidc::params::Params;
+use crate::state::AppState;
 
 fn cookie_name(secure: bool) -> &'static str {
     if secure {
@@ -36,18 +36,19 @@ pub fn token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
     (jar.add(cookie), value)
 }
 
-/// Reads a submitted form and checks its CSRF token: the start of every hosted POST.
-pub async fn checked_form(
-    jar: &CookieJar,
-    headers: &HeaderMap,
-    body: Body,
-    secure: bool,
-) -> Result<Params, AppError> {
-    let params = crate::web::form::body(headers, body)
-        .await
-        .map_err(AppError::from)?;
-    verify(jar, &params, secure)?;
-    Ok(params)
+/// A submitted form whose CSRF token matched the cookie: the extractor of every hosted POST.
+pub struct CheckedForm(pub Params);
+
+impl FromRequest<AppState> for CheckedForm {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, AppError> {
+        let (parts, body) = request.into_parts();
+        let jar = CookieJar::from_headers(&parts.headers);
+        let params = crate::web::form::body(&parts.headers, body).await?;
+        verify(&jar, &params, state.config.secure_cookies)?;
+        Ok(CheckedForm(params))
+    }
 }
 
 /// Checks the `csrf_token` field of a submitted form against the cookie.

@@ -13,8 +13,9 @@ use crate::error::AppError;
 use crate::oidc::end_session::EndSessionRequest;
 use crate::oidc::params::Params;
 use crate::state::AppState;
+use crate::web::csrf::{self, CheckedForm};
 use crate::web::pages::page;
-use crate::web::{csrf, form, session};
+use crate::web::{form, session};
 
 /// Parameters carried from the request to the confirmation form.
 const CARRIED: [&str; 4] = [
@@ -91,10 +92,8 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Result<Resp
 pub async fn confirm(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Body,
+    CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let params = csrf::checked_form(&jar, &headers, body, state.config.secure_cookies).await?;
     let request = validated(&state, &params).await?;
     if params.get("decision") != Some("logout") {
         return Ok(Redirect::to("/account").into_response());

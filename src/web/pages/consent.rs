@@ -1,9 +1,8 @@
 //! `GET /consent` asks the signed-in user to allow a client the requested scopes;
 //! `POST /consent` records the answer and finishes the authorization request.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
@@ -12,10 +11,11 @@ use crate::domain::ScopeSet;
 use crate::error::AppError;
 use crate::oidc::{ErrorCode, OAuthError, scopes};
 use crate::state::AppState;
+use crate::web::csrf::{self, CheckedForm};
 use crate::web::oidc::authorize::{issue, load_interaction};
 use crate::web::oidc::respond;
 use crate::web::pages::login::urlencode;
-use crate::web::{csrf, form, session};
+use crate::web::{form, session};
 
 fn login_again(interaction: &str) -> Response {
     Redirect::to(&format!("/login?interaction={}", urlencode(interaction))).into_response()
@@ -60,10 +60,8 @@ pub async fn get(
 pub async fn post(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Body,
+    CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let params = csrf::checked_form(&jar, &headers, body, state.config.secure_cookies).await?;
     let (row, client, request) = load_interaction(&state, params.get("interaction")).await?;
     let Some(current) = session::current(&state, &jar).await? else {
         return Ok(login_again(&row.id));

@@ -2,9 +2,8 @@
 //! One generic message for unknown user, wrong password and disabled account, and the same
 //! amount of hashing work in each case, so neither words nor timing reveal which it was.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
@@ -14,7 +13,8 @@ use crate::error::AppError;
 use crate::oidc::authorize::AuthorizationRequest;
 use crate::oidc::client::Client;
 use crate::state::AppState;
-use crate::web::{csrf, form, session};
+use crate::web::csrf::{self, CheckedForm};
+use crate::web::{form, session};
 
 /// What every failed sign-in says.
 const FAILED: &str = "Incorrect username or password.";
@@ -88,10 +88,8 @@ pub async fn get(
 pub async fn post(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Body,
+    CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let params = csrf::checked_form(&jar, &headers, body, state.config.secure_cookies).await?;
     let interaction = params.get("interaction");
     let login = params
         .get("username")

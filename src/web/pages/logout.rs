@@ -1,24 +1,21 @@
 //! `POST /logout`: ends the session server-side, revokes its grants, clears the cookie.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::{csrf, session};
+use crate::web::csrf::CheckedForm;
+use crate::web::session;
 
 /// Signs the user out.
 pub async fn post(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Body,
+    CheckedForm(_): CheckedForm,
 ) -> Result<Response, AppError> {
-    csrf::checked_form(&jar, &headers, body, state.config.secure_cookies).await?;
     let jar = match session::current(&state, &jar).await? {
         Some(current) => {
             tracing::info!(user_id = %current.user_id, "signed out");
