@@ -45,7 +45,8 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    async fn create(admin_url: &str) -> (PgDatabase, String) {
+    /// Creates a database; returns its guard and URL.
+    pub async fn create(admin_url: &str) -> (PgDatabase, String) {
         use sqlx::Connection;
         let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = sqlx::PgConnection::connect(admin_url)

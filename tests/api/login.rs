@@ -236,3 +236,49 @@ async fn malformed_form_posts_get_a_4xx_page() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.text().await.unwrap().contains("Page not found"));
 }
+
+#[tokio::test]
+async fn behind_https_cookies_are_secure_and_host_prefixed() {
+    let app = crate::helpers::spawn_app_with(|s| s.issuer = "https://id.example.test".into()).await;
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = raw.get(app.url("/login")).send().await.unwrap();
+    let csrf_cookie = page.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        csrf_cookie.starts_with("__Host-tessera_csrf="),
+        "{csrf_cookie}"
+    );
+    assert!(
+        csrf_cookie.contains("Secure")
+            && csrf_cookie.contains("Path=/")
+            && !csrf_cookie.contains("Domain")
+    );
+    let csrf = hidden_input(&page.text().await.unwrap(), "csrf_token").unwrap();
+    let login = raw
+        .post(app.url("/login"))
+        .header("cookie", csrf_cookie.split(';').next().unwrap())
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let session = login
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-tessera_session="))
+        .expect("a __Host- session cookie")
+        .to_string();
+    assert!(
+        session.contains("Secure")
+            && session.contains("HttpOnly")
+            && session.contains("SameSite=Lax")
+    );
+}

@@ -17,4 +17,5 @@ mod logout;
 mod multinode;
 mod oidc_flow;
 mod ops;
+mod resilience;
 mod tokens;

@@ -194,4 +194,18 @@ async fn nodes_starting_together_share_one_schema_and_one_key_per_algorithm() {
         1,
         "one bootstrap admin"
     );
+
+    // A rotation made on one node is published by the others at their next reload.
+    let created = a
+        .state
+        .keys
+        .rotate(&[tessera::config::SigningAlg::ES256], 60)
+        .await
+        .unwrap();
+    b.state.keys.reload().await.unwrap();
+    let published = b.get("/jwks").await.text().await.unwrap();
+    assert!(
+        published.contains(&created[0]),
+        "node B publishes the key node A made"
+    );
 }
