@@ -65,6 +65,11 @@ impl ScopeSet {
         Self(self.0.intersection(&other.0).cloned().collect())
     }
 
+    /// The scopes in either set.
+    pub fn union(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.union(&other.0).cloned().collect())
+    }
+
     /// Whether every scope of `self` is in `other`.
     pub fn is_subset(&self, other: &ScopeSet) -> bool {
         self.0.is_subset(&other.0)

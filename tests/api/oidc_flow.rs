@@ -211,3 +211,21 @@ async fn form_post_response_mode_posts_the_code() {
     assert!(html.contains(&format!("value=\"{}\"", pending.state.secret())));
     assert!(html.contains("name=\"iss\""));
 }
+
+#[tokio::test]
+async fn consent_accumulates_across_requests() {
+    let app = spawn_app().await;
+    let rp = Rp::register(&app, spec("Growing App")).await;
+    sign_in(&app, &rp, &["email"], ("admin", ADMIN_PASSWORD)).await;
+    sign_in(&app, &rp, &["profile"], ("admin", ADMIN_PASSWORD)).await;
+    // Both earlier consents stand: asking for either again needs no page.
+    for scope in ["email", "profile"] {
+        let pending = rp.authorize(&[scope], &[]);
+        let response = app.get(pending.url.as_str()).await;
+        let target = crate::helpers::location(response.headers());
+        assert!(
+            target.starts_with(crate::rp::REDIRECT_URI),
+            "{scope}: {target}"
+        );
+    }
+}

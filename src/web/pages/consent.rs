@@ -68,12 +68,16 @@ pub async fn post(
     };
     match params.get("decision") {
         Some("approve") => {
+            // Consent accumulates: allowing new scopes keeps what was allowed before.
+            let before = state.db.find_consent(&current.user_id, &client.id).await?;
+            let allowed = ScopeSet::from_stored(before.as_deref().unwrap_or_default())
+                .union(&ScopeSet::from_stored(&request.scope));
             state
                 .db
                 .save_consent(
                     &current.user_id,
                     &client.id,
-                    &request.scope,
+                    &allowed.to_string(),
                     state.clock.now(),
                 )
                 .await?;
