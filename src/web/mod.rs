@@ -12,8 +12,9 @@ pub mod session;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, header};
 use axum::routing::{get, post};
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::oidc::discovery::paths;
@@ -24,7 +25,9 @@ const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// Every route of the server, with its middleware.
 pub fn router(state: AppState) -> Router {
-    let protocol = Router::new()
+    // Endpoints that browser apps (public clients) call with fetch: cross-origin reads are
+    // allowed. None of them uses cookies, so no credentials are allowed with it.
+    let cross_origin = Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(oidc::discovery::metadata),
@@ -34,18 +37,29 @@ pub fn router(state: AppState) -> Router {
             get(oidc::discovery::metadata),
         )
         .route(paths::JWKS, get(oidc::discovery::jwks))
-        .route(
-            paths::AUTHORIZE,
-            get(oidc::authorize::get).post(oidc::authorize::post),
-        )
-        .route("/authorize/resume", get(oidc::authorize::resume))
         .route(paths::TOKEN, post(oidc::token::token))
         .route(
             paths::USERINFO,
             get(oidc::userinfo::get).post(oidc::userinfo::post),
         )
-        .route(paths::INTROSPECT, post(oidc::introspect::introspect))
         .route(paths::REVOKE, post(oidc::introspect::revoke))
+        // Set before the CORS layer so that it also wraps the 405 answers, which is where
+        // preflight OPTIONS requests would otherwise end.
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .max_age(std::time::Duration::from_secs(3600)),
+        );
+    let protocol = Router::new()
+        .route(
+            paths::AUTHORIZE,
+            get(oidc::authorize::get).post(oidc::authorize::post),
+        )
+        .route("/authorize/resume", get(oidc::authorize::resume))
+        .route(paths::INTROSPECT, post(oidc::introspect::introspect))
         .route(
             paths::END_SESSION,
             get(oidc::end_session::get).post(oidc::end_session::post),
@@ -68,8 +82,9 @@ pub fn router(state: AppState) -> Router {
     protocol
         .merge(pages)
         .merge(ops)
-        .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        .merge(cross_origin)
+        .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::render_error_pages,

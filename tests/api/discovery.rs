@@ -166,3 +166,35 @@ async fn every_advertised_endpoint_answers() {
         }
     }
 }
+
+#[tokio::test]
+async fn browser_apps_may_call_the_token_endpoint_cross_origin() {
+    let app = spawn_app().await;
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, app.url("/token"))
+        .header("origin", "https://spa.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let discovery = reqwest::Client::new()
+        .get(app.url("/.well-known/openid-configuration"))
+        .header("origin", "https://spa.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.headers()["access-control-allow-origin"], "*");
+    let login = reqwest::Client::new()
+        .get(app.url("/login"))
+        .header("origin", "https://spa.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        login.headers().get("access-control-allow-origin").is_none(),
+        "pages stay same-origin"
+    );
+}

@@ -12,7 +12,6 @@ fn json_bytes(body: Bytes, cache: &'static str) -> Response {
         [
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, cache),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
         body,
     )
