@@ -13,6 +13,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use crate::examples::{ExampleStack, Process, free_port};
 use crate::helpers::ADMIN_PASSWORD;
 
+/// How long to wait for an element: a click starts a navigation through redirects, a token
+/// exchange and API calls, which a busy machine may take a while to finish.
+const PAGE_WAIT: Duration = Duration::from_secs(30);
+
 fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -92,7 +96,9 @@ async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (Proce
 
 async fn text(browser: &Client, css: &str) -> String {
     browser
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no element {css}: {e}"))
         .text()
@@ -111,21 +117,27 @@ async fn sign_in(
     browser.goto(&format!("{}/", stack.rp_url)).await.unwrap();
     shots.take(browser, &format!("{tag}-app-home")).await;
     browser
-        .find(Locator::Id("signin"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("signin"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     browser
-        .find(Locator::Id("username"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("username"))
         .await
         .unwrap()
         .send_keys(user)
         .await
         .unwrap();
     browser
-        .find(Locator::Id("password"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("password"))
         .await
         .unwrap()
         .send_keys(password)
@@ -133,26 +145,34 @@ async fn sign_in(
         .unwrap();
     shots.take(browser, &format!("{tag}-tessera-login")).await;
     browser
-        .find(Locator::Css("form button[type=submit]"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Css("form button[type=submit]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     browser
-        .find(Locator::Css("button[value=approve]"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Css("button[value=approve]"))
         .await
         .expect("the consent page");
     shots.take(browser, &format!("{tag}-tessera-consent")).await;
     browser
-        .find(Locator::Css("button[value=approve]"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Css("button[value=approve]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     browser
-        .find(Locator::Id("roles"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("roles"))
         .await
         .expect("the profile page");
     shots.take(browser, &format!("{tag}-app-profile")).await;
@@ -203,33 +223,43 @@ async fn a_person_signs_in_through_the_browser() {
 
     browser.goto(&format!("{}/", stack.rp_url)).await.unwrap();
     browser
-        .find(Locator::Id("refresh"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("refresh"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     browser
-        .find(Locator::Id("roles"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("roles"))
         .await
         .expect("profile after refresh");
     shots.take(&browser, "admin-app-refreshed").await;
 
     browser
-        .find(Locator::Id("signout"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("signout"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     browser
-        .find(Locator::Id("signin"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("signin"))
         .await
         .expect("back at the app, signed out");
     shots.take(&browser, "admin-app-signed-out").await;
     browser.goto(&stack.app.url("/account")).await.unwrap();
     browser
-        .find(Locator::Id("username"))
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Id("username"))
         .await
         .expect("Tessera asks to sign in again");
 
