@@ -4,7 +4,6 @@
 use serde_json::{Map, Value, json};
 
 use super::{ErrorCode, OAuthError, Provider, claims};
-use crate::store::UserRow;
 
 impl Provider {
     /// Returns the claims for a bearer access token.
@@ -21,13 +20,12 @@ impl Provider {
                 "the openid scope is required",
             ));
         }
-        let user = self
+        let (user, roles) = self
             .db
-            .find_user(&at.sub)
+            .find_user_with_roles(&at.sub)
             .await?
-            .filter(UserRow::is_enabled)
+            .filter(|(user, _)| user.is_enabled())
             .ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
-        let roles = self.db.user_roles(&user.id).await?;
         let mut body = claims::user_claims(&user, &roles, &at.scope);
         body.insert("sub".into(), json!(user.id));
         Ok(body)

@@ -34,6 +34,14 @@ impl UserRow {
     }
 }
 
+/// One row of a user joined with one of their roles.
+#[derive(FromRow)]
+struct UserWithRole {
+    #[sqlx(flatten)]
+    user: UserRow,
+    role_name: Option<String>,
+}
+
 /// A role from the catalogue.
 #[derive(Debug, Clone, FromRow)]
 pub struct RoleRow {
@@ -129,6 +137,23 @@ impl Db {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    /// A user with their sorted role names, in one round trip (the token and userinfo paths).
+    pub async fn find_user_with_roles(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(UserRow, Vec<String>)>> {
+        let rows: Vec<UserWithRole> = sqlx::query_as(
+            "SELECT u.id, u.username, u.email, u.email_verified, u.name, u.password_hash, u.enabled, \
+             u.created_at, u.updated_at, r.role_name \
+             FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role_name",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let roles = rows.iter().filter_map(|r| r.role_name.clone()).collect();
+        Ok(rows.into_iter().next().map(|r| (r.user, roles)))
     }
 
     /// The role names of a user, sorted.

@@ -15,13 +15,10 @@ impl Provider {
         &self,
         user_id: &str,
     ) -> Result<(UserRow, Vec<String>), OAuthError> {
-        let user = self
-            .db
-            .find_user(user_id)
+        self.db
+            .find_user_with_roles(user_id)
             .await?
-            .filter(UserRow::is_enabled)
-            .ok_or_else(|| OAuthError::invalid_grant("the user's account is no longer active"))?;
-        let roles = self.db.user_roles(user_id).await?;
-        Ok((user, roles))
+            .filter(|(user, _)| user.is_enabled())
+            .ok_or_else(|| OAuthError::invalid_grant("the user's account is no longer active"))
     }
 }
