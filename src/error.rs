@@ -114,10 +114,19 @@ impl From<crate::oidc::OAuthError> for AppError {
             }
             code => AppError::BadRequest {
                 title: "The request could not be processed".into(),
-                message: e.description.to_string(),
+                message: sentence(&e.description),
                 code: Some(code.as_str().into()),
             },
         }
+    }
+}
+
+/// A protocol error description as the first sentence of a page: capitalised.
+pub fn sentence(description: &str) -> String {
+    let mut chars = description.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

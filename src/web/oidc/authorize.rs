@@ -27,7 +27,7 @@ fn untrusted(error: OAuthError) -> AppError {
         title: "This sign-in request is not valid".into(),
         message: format!(
             "{}. The application that sent you here may be misconfigured; Tessera did not send you back to it.",
-            error.description
+            crate::error::sentence(&error.description)
         ),
         code: Some(error.code.as_str().into()),
     }

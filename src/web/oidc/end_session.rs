@@ -54,7 +54,10 @@ async fn validated(state: &AppState, params: &Params) -> Result<EndSessionReques
         .map_err(|e| match e.code {
             crate::oidc::ErrorCode::InvalidRequest => AppError::BadRequest {
                 title: "This sign-out request is not valid".into(),
-                message: format!("{}. You are still signed in.", e.description),
+                message: format!(
+                    "{}. You are still signed in.",
+                    crate::error::sentence(&e.description)
+                ),
                 code: Some(e.code.as_str().into()),
             },
             _ => e.into(),
