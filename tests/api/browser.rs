@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::examples::{ExampleStack, Process, free_port};
@@ -94,16 +95,24 @@ async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (Proce
     panic!("could not start a browser session: {last_error:?}");
 }
 
-async fn text(browser: &Client, css: &str) -> String {
+/// Waits for the element `css` names (a click starts a navigation that may take a while).
+async fn element(browser: &Client, css: &str) -> Element {
     browser
         .wait()
         .at_most(PAGE_WAIT)
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no element {css}: {e}"))
-        .text()
-        .await
-        .unwrap_or_default()
+}
+
+/// Clicks the element `css` names.
+async fn click(browser: &Client, css: &str) {
+    element(browser, css).await.click().await.expect("click");
+}
+
+/// The text of the element `css` names.
+async fn text(browser: &Client, css: &str) -> String {
+    element(browser, css).await.text().await.unwrap_or_default()
 }
 
 async fn sign_in(
@@ -116,65 +125,23 @@ async fn sign_in(
 ) {
     browser.goto(&format!("{}/", stack.rp_url)).await.unwrap();
     shots.take(browser, &format!("{tag}-app-home")).await;
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("signin"))
+    click(browser, "#signin").await;
+    element(browser, "#username")
         .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("username"))
-        .await
-        .unwrap()
         .send_keys(user)
         .await
-        .unwrap();
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("password"))
+        .expect("typing");
+    element(browser, "#password")
         .await
-        .unwrap()
         .send_keys(password)
         .await
-        .unwrap();
+        .expect("typing");
     shots.take(browser, &format!("{tag}-tessera-login")).await;
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Css("button[value=approve]"))
-        .await
-        .expect("the consent page");
+    click(browser, "form button[type=submit]").await;
+    element(browser, "button[value=approve]").await;
     shots.take(browser, &format!("{tag}-tessera-consent")).await;
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Css("button[value=approve]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("roles"))
-        .await
-        .expect("the profile page");
+    click(browser, "button[value=approve]").await;
+    element(browser, "#roles").await;
     shots.take(browser, &format!("{tag}-app-profile")).await;
 }
 
@@ -222,46 +189,15 @@ async fn a_person_signs_in_through_the_browser() {
     shots.take(&browser, "admin-app-admin-page").await;
 
     browser.goto(&format!("{}/", stack.rp_url)).await.unwrap();
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("refresh"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("roles"))
-        .await
-        .expect("profile after refresh");
+    click(&browser, "#refresh").await;
+    element(&browser, "#roles").await;
     shots.take(&browser, "admin-app-refreshed").await;
 
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("signout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("signin"))
-        .await
-        .expect("back at the app, signed out");
+    click(&browser, "#signout").await;
+    element(&browser, "#signin").await;
     shots.take(&browser, "admin-app-signed-out").await;
     browser.goto(&stack.app.url("/account")).await.unwrap();
-    browser
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("username"))
-        .await
-        .expect("Tessera asks to sign in again");
+    element(&browser, "#username").await;
 
     sign_in(
         &browser,
