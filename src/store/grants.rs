@@ -5,30 +5,7 @@ use sqlx::FromRow;
 
 use super::{Db, StoreResult};
 
-/// A stored grant.
-#[derive(Debug, Clone, FromRow)]
-pub struct GrantRow {
-    /// Grant id (the `gid` of access tokens).
-    pub id: String,
-    /// The client.
-    pub client_id: String,
-    /// The user.
-    pub user_id: String,
-    /// The login session it was issued under.
-    pub session_id: Option<String>,
-    /// Granted scopes, space-separated.
-    pub scope: String,
-    /// When the user authenticated.
-    pub auth_time: i64,
-    /// Authentication methods, space-separated.
-    pub amr: String,
-    /// When it lapses if never refreshed.
-    pub expires_at: i64,
-    /// Set once revoked.
-    pub revoked_at: Option<i64>,
-}
-
-/// What a code or refresh token knows of the grant it belongs to (read by a join).
+/// What a grant records about the authorization; codes and refresh tokens read it by a join.
 #[derive(Debug, Clone, FromRow)]
 pub struct GrantFacts {
     /// The client.
@@ -50,8 +27,12 @@ pub struct GrantFacts {
 /// A grant to insert.
 #[derive(Debug, Clone)]
 pub struct NewGrant {
-    /// The row.
-    pub row: GrantRow,
+    /// Grant id (the `gid` of access tokens).
+    pub id: String,
+    /// What it authorizes (`revoked_at` is ignored: a new grant is live).
+    pub facts: GrantFacts,
+    /// When it lapses if never refreshed.
+    pub expires_at: i64,
     /// Creation time.
     pub now: i64,
 }
@@ -59,12 +40,12 @@ pub struct NewGrant {
 impl Db {
     /// Inserts a grant.
     pub async fn insert_grant(&self, grant: &NewGrant) -> StoreResult<()> {
-        let g = &grant.row;
+        let g = &grant.facts;
         sqlx::query(
             "INSERT INTO grants (id, client_id, user_id, session_id, scope, auth_time, amr, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(&g.id)
+        .bind(&grant.id)
         .bind(&g.client_id)
         .bind(&g.user_id)
         .bind(&g.session_id)
@@ -72,7 +53,7 @@ impl Db {
         .bind(g.auth_time)
         .bind(&g.amr)
         .bind(grant.now)
-        .bind(g.expires_at)
+        .bind(grant.expires_at)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -20,7 +20,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use clients::{ClientRow, NewClient};
 pub use codes::{CodeRow, NewCode};
-pub use grants::{GrantFacts, GrantRow, NewGrant};
+pub use grants::{GrantFacts, NewGrant};
 pub use interactions::InteractionRow;
 pub use keys::KeyRow;
 pub use refresh_tokens::{RefreshRow, RotateOutcome};

@@ -412,10 +412,7 @@ async fn unknown_parameters_are_ignored() {
         Consent::Approve,
     )
     .await;
-    assert_eq!(
-        landing.param("state").as_deref(),
-        Some(pending.state.secret().as_str())
-    );
+    landing.assert_from(&app, &pending);
     let tokens = rp
         .exchange(&landing.code(), pending.verifier)
         .await
@@ -454,11 +451,7 @@ async fn a_post_to_authorize_works_like_a_get() {
         Consent::Approve,
     )
     .await;
-    assert_eq!(
-        landing.param("state").as_deref(),
-        Some(pending.state.secret().as_str())
-    );
-    assert_eq!(landing.param("iss").as_deref(), Some(app.address.as_str()));
+    landing.assert_from(&app, &pending);
     let tokens = rp
         .exchange(&landing.code(), pending.verifier)
         .await

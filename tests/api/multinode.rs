@@ -26,6 +26,16 @@ async fn token_request(node: &TestApp, rp: &Rp, form: &[(&str, &str)]) -> (Statu
     (response.status(), response.json().await.unwrap())
 }
 
+/// The token request that redeems `code`.
+fn code_form<'a>(code: &'a str, pending: &'a crate::rp::Pending) -> [(&'static str, &'a str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", pending.verifier.secret()),
+    ]
+}
+
 async fn code_for(a: &TestApp, rp: &Rp) -> (String, crate::rp::Pending) {
     let pending = rp.authorize(&["roles", "offline_access"], &[]);
     let landing = browse(
@@ -49,17 +59,7 @@ async fn a_sign_in_can_hop_between_nodes() {
 
     let rp = Rp::register(&a, spec("Multi Node App")).await;
     let (code, pending) = code_for(&a, &rp).await;
-    let (status, body) = token_request(
-        &b,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", pending.verifier.secret()),
-        ],
-    )
-    .await;
+    let (status, body) = token_request(&b, &rp, &code_form(&code, &pending)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let tokens: CoreTokenResponse = serde_json::from_value(body.clone()).unwrap();
     rp.verify_id_token(&tokens, &pending.nonce);
@@ -123,12 +123,7 @@ async fn a_code_redeemed_on_two_nodes_at_once_succeeds_exactly_once() {
     let b = second_node(&a).await;
     let rp = Rp::register(&a, spec("Race App")).await;
     let (code, pending) = code_for(&a, &rp).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_verifier", pending.verifier.secret().as_str()),
-    ];
+    let form = code_form(&code, &pending);
     let (first, second) =
         tokio::join!(token_request(&a, &rp, &form), token_request(&b, &rp, &form));
     let successes = [first.0, second.0]
@@ -150,17 +145,7 @@ async fn a_refresh_token_used_on_two_nodes_at_once_rotates_exactly_once() {
     let b = second_node(&a).await;
     let rp = Rp::register(&a, spec("Refresh Race App")).await;
     let (code, pending) = code_for(&a, &rp).await;
-    let (_, body) = token_request(
-        &a,
-        &rp,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", pending.verifier.secret()),
-        ],
-    )
-    .await;
+    let (_, body) = token_request(&a, &rp, &code_form(&code, &pending)).await;
     let refresh = body["refresh_token"].as_str().unwrap();
     let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
     let (first, second) =

@@ -72,11 +72,7 @@ async fn denying_consent_returns_access_denied_with_state_and_iss() {
     )
     .await;
     assert_eq!(landing.param("error").as_deref(), Some("access_denied"));
-    assert_eq!(
-        landing.param("state").as_deref(),
-        Some(pending.state.secret().as_str())
-    );
-    assert_eq!(landing.param("iss").as_deref(), Some(app.address.as_str()));
+    landing.assert_from(&app, &pending);
     assert!(landing.param("code").is_none());
 }
 
@@ -105,10 +101,7 @@ async fn prompt_none_without_a_session_is_login_required() {
     )
     .await;
     assert_eq!(landing.param("error").as_deref(), Some("login_required"));
-    assert_eq!(
-        landing.param("state").as_deref(),
-        Some(pending.state.secret().as_str())
-    );
+    landing.assert_from(&app, &pending);
     // Signed in but never consented: consent_required.
     app.login_admin().await;
     let pending = rp.authorize(&[], &[("prompt", "none")]);

@@ -271,6 +271,16 @@ impl Landing {
         }
     }
 
+    /// RFC 6749 §4.1.2 and RFC 9207: the response echoes the request's `state` and names the
+    /// issuer.
+    pub fn assert_from(&self, app: &TestApp, pending: &Pending) {
+        assert_eq!(
+            self.param("state").as_deref(),
+            Some(pending.state.secret().as_str())
+        );
+        assert_eq!(self.param("iss").as_deref(), Some(app.address.as_str()));
+    }
+
     /// The code of a successful callback.
     pub fn code(&self) -> String {
         self.param("code")
@@ -358,11 +368,7 @@ pub async fn sign_in(
 ) -> (CoreTokenResponse, Nonce) {
     let pending = rp.authorize(scopes, &[]);
     let landing = browse(app, pending.url.as_str(), credentials, Consent::Approve).await;
-    assert_eq!(
-        landing.param("state").as_deref(),
-        Some(pending.state.secret().as_str())
-    );
-    assert_eq!(landing.param("iss").as_deref(), Some(app.address.as_str()));
+    landing.assert_from(app, &pending);
     let tokens = rp
         .exchange(&landing.code(), pending.verifier)
         .await

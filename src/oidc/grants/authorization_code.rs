@@ -11,7 +11,7 @@ use super::super::tokens::{TokenResponse, UserGrant};
 use super::super::{OAuthError, Provider, pkce};
 use crate::auth::secret;
 use crate::domain::ScopeSet;
-use crate::store::{GrantRow, NewCode, NewGrant, SessionRow};
+use crate::store::{GrantFacts, NewCode, NewGrant, SessionRow};
 
 impl Provider {
     /// Creates the grant and a code for an approved request; returns the code.
@@ -30,17 +30,17 @@ impl Provider {
         let grant_id = uuid::Uuid::new_v4().to_string();
         self.db
             .insert_grant(&NewGrant {
-                row: GrantRow {
-                    id: grant_id.clone(),
+                id: grant_id.clone(),
+                facts: GrantFacts {
                     client_id: request.client_id.clone(),
                     user_id: session.user_id.clone(),
                     session_id: Some(session.id.clone()),
                     scope: request.scope.clone(),
                     auth_time: session.auth_time,
                     amr: session.amr.clone(),
-                    expires_at: now + lifetime,
                     revoked_at: None,
                 },
+                expires_at: now + lifetime,
                 now,
             })
             .await?;
