@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+
+use crate::domain::{SigningAlg, is_loopback_host};
 use url::Url;
 
 /// Top-level keys that may be set from the environment (`TESSERA_<KEY>`, sections with `__`).
@@ -34,36 +36,6 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line.
     Json,
-}
-
-/// Signature algorithms Tessera can sign with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SigningAlg {
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (required by OpenID Connect).
-    RS256,
-    /// ECDSA P-256 with SHA-256.
-    ES256,
-    /// Ed25519.
-    EdDSA,
-}
-
-impl SigningAlg {
-    /// Every supported algorithm, in the order keys are generated.
-    pub const ALL: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
-
-    /// The JOSE name of the algorithm.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SigningAlg::RS256 => "RS256",
-            SigningAlg::ES256 => "ES256",
-            SigningAlg::EdDSA => "EdDSA",
-        }
-    }
-
-    /// Parses a JOSE algorithm name.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|alg| alg.as_str() == name)
-    }
 }
 
 /// Argon2id cost parameters and the bound on concurrent hashing.
@@ -101,6 +73,12 @@ pub struct SessionSettings {
     pub max_lifetime_secs: i64,
     /// How long a "remember me" session and its cookie last, in days.
     pub remember_me_days: i64,
+    /// A used session's idle deadline is pushed at most this often, in seconds, so page
+    /// views do not each cost a write.
+    pub touch_interval_secs: i64,
+    /// How long a parked authorization request (waiting for sign-in or consent) can be
+    /// resumed, in seconds.
+    pub request_ttl_secs: i64,
 }
 
 impl Default for SessionSettings {
@@ -109,6 +87,8 @@ impl Default for SessionSettings {
             idle_timeout_secs: 3600,
             max_lifetime_secs: 12 * 3600,
             remember_me_days: 30,
+            touch_interval_secs: 60,
+            request_ttl_secs: 15 * 60,
         }
     }
 }
@@ -128,6 +108,8 @@ pub struct TokenSettings {
     /// How often each node reloads signing keys from the database, in seconds. A key made by
     /// `tessera keys rotate` is published this long before it signs anything.
     pub key_refresh_secs: u64,
+    /// Authorization code lifetime in seconds (RFC 6749 §4.1.2: at most 10 minutes).
+    pub code_ttl_secs: i64,
 }
 
 impl Default for TokenSettings {
@@ -138,6 +120,7 @@ impl Default for TokenSettings {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             access_token_alg: SigningAlg::ES256,
             key_refresh_secs: 60,
+            code_ttl_secs: 60,
         }
     }
 }
@@ -160,6 +143,39 @@ impl Default for DatabaseSettings {
             max_connections: 16,
             acquire_timeout_secs: 3,
             startup_timeout_secs: 60,
+        }
+    }
+}
+
+/// The audit log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Events older than this many days are deleted by the cleanup task.
+    pub retention_days: i64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self { retention_days: 90 }
+    }
+}
+
+/// What signing out ends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogoutSettings {
+    /// Whether signing out also revokes the offline grants (`offline_access` refresh tokens)
+    /// issued in that session. Back-Channel Logout 1.0 §2.7 lets offline access outlive a
+    /// sign-out; Tessera revokes it by default, so signing out of a shared computer leaves
+    /// nothing behind.
+    pub revoke_offline_grants: bool,
+}
+
+impl Default for LogoutSettings {
+    fn default() -> Self {
+        Self {
+            revoke_offline_grants: true,
         }
     }
 }
@@ -192,6 +208,18 @@ pub struct Settings {
     pub tokens: TokenSettings,
     /// Pool settings.
     pub database: DatabaseSettings,
+    /// The audit log.
+    pub audit: AuditSettings,
+    /// What signing out ends.
+    pub logout: LogoutSettings,
+    /// Reverse proxies (CIDR blocks or addresses) whose `X-Forwarded-For` is believed; a
+    /// list in the file, comma-separated in `TESSERA_TRUSTED_PROXIES`.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
+    /// How long a request may take before it is answered 503, in seconds.
+    pub request_timeout_secs: u64,
+    /// How often expired rows are removed, in seconds.
+    pub cleanup_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -209,6 +237,11 @@ impl Default for Settings {
             session: SessionSettings::default(),
             tokens: TokenSettings::default(),
             database: DatabaseSettings::default(),
+            audit: AuditSettings::default(),
+            logout: LogoutSettings::default(),
+            trusted_proxies: Vec::new(),
+            request_timeout_secs: 30,
+            cleanup_interval_secs: 300,
         }
     }
 }
@@ -247,6 +280,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The parsed listen address.
     pub listen: SocketAddr,
+    /// The parsed `trusted_proxies`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -363,14 +398,70 @@ impl Settings {
         {
             return Err(invalid("admin_password", "must have at least 8 characters"));
         }
+        positive(
+            "session.touch_interval_secs",
+            self.session.touch_interval_secs,
+        )?;
+        positive("session.request_ttl_secs", self.session.request_ttl_secs)?;
+        positive("tokens.code_ttl_secs", self.tokens.code_ttl_secs)?;
+        if self.tokens.code_ttl_secs > 600 {
+            return Err(invalid(
+                "tokens.code_ttl_secs",
+                "must be at most 600 (RFC 6749 §4.1.2)",
+            ));
+        }
+        positive("audit.retention_days", self.audit.retention_days)?;
+        if self.request_timeout_secs == 0 {
+            return Err(invalid("request_timeout_secs", "must be at least 1"));
+        }
+        if self.cleanup_interval_secs == 0 {
+            return Err(invalid("cleanup_interval_secs", "must be at least 1"));
+        }
+        let trusted_proxies = parse_networks(&self.trusted_proxies)?;
         let secure_cookies = issuer_url.scheme() == "https";
         Ok(Config {
+            trusted_proxies,
             issuer,
             secure_cookies,
             listen,
             settings: self,
         })
     }
+}
+
+/// A list, or one string of comma-separated items (how environment variables carry lists).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match ListOrString::deserialize(d)? {
+        ListOrString::List(items) => items,
+        ListOrString::Text(text) => text
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    })
+}
+
+/// Parses CIDR blocks, a bare address meaning just that address.
+fn parse_networks(items: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    items
+        .iter()
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        "trusted_proxies",
+                        format!("'{item}' is not an address or CIDR block like 10.0.0.0/8"),
+                    )
+                })
+        })
+        .collect()
 }
 
 fn positive(setting: &'static str, value: i64) -> Result<(), ConfigError> {
@@ -467,15 +558,4 @@ pub fn redact_url_password(url: &str) -> String {
         }
         _ => url.to_string(),
     }
-}
-
-/// Whether a host name or address is loopback.
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    host.parse::<std::net::IpAddr>()
-        .map(|ip| ip.is_loopback())
-        .unwrap_or(false)
 }

@@ -1,10 +1,13 @@
-//! Errors of the hosted pages. A handler returns [`AppError`]; its response carries an
-//! [`ErrorPage`] that the page-rendering middleware turns into HTML with the error template,
-//! and logs. Server faults show an opaque message; their cause goes to the log only.
+//! How errors reach people and programs. A page handler returns [`AppError`]; its response
+//! carries an [`ErrorPage`] that the page-rendering middleware turns into HTML with the error
+//! template, and logs. JSON APIs answer with a [`Problem`] (RFC 9457); protocol endpoints with
+//! an `OAuthError` (RFC 6749 §5.2). A use case's [`ServiceError`] converts into each. Server
+//! faults show an opaque message; their cause goes to the log only.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::services::ServiceError;
 use crate::store::StoreError;
 
 /// What the error page shows.
@@ -39,6 +42,9 @@ pub enum AppError {
     /// No such page or object.
     #[error("not found")]
     NotFound,
+    /// The signed-in user may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The database is unreachable for now.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -67,6 +73,7 @@ impl AppError {
                 Some("csrf_failed".into()),
             ),
             AppError::NotFound => (404, "Page not found".into(), "There is nothing at this address.".into(), None),
+            AppError::Forbidden(message) => (403, "Not allowed".into(), message.clone(), None),
             AppError::Unavailable(_) => (
                 503,
                 "Temporarily unavailable".into(),
@@ -95,6 +102,78 @@ impl From<StoreError> for AppError {
             StoreError::Unavailable(_) => AppError::Unavailable(e.to_string()),
             other => AppError::Internal(other.into()),
         }
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound(_) => AppError::NotFound,
+            ServiceError::Conflict { message, .. } | ServiceError::Invalid { message, .. } => {
+                AppError::bad_request("This could not be done", sentence(&message))
+            }
+            ServiceError::Forbidden(message) => AppError::Forbidden(sentence(&message)),
+            ServiceError::Unavailable(cause) => AppError::Unavailable(cause),
+            ServiceError::Internal(cause) => AppError::Internal(cause),
+        }
+    }
+}
+
+/// An RFC 9457 problem document, the error body of JSON APIs: `type`, `title`, `status`,
+/// `detail`, and the input field at fault when there is one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened this time, for a person.
+    pub detail: String,
+    /// The request field at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+impl From<ServiceError> for Problem {
+    fn from(e: ServiceError) -> Self {
+        let (slug, title, status, field) = match &e {
+            ServiceError::NotFound(_) => ("not-found", "Not found", 404, None),
+            ServiceError::Conflict { field, .. } => ("conflict", "Conflict", 409, Some(*field)),
+            ServiceError::Invalid { field, .. } => ("invalid", "Validation failed", 422, *field),
+            ServiceError::Forbidden(_) => ("forbidden", "Forbidden", 403, None),
+            ServiceError::Unavailable(_) => ("unavailable", "Temporarily unavailable", 503, None),
+            ServiceError::Internal(_) => ("internal", "Internal error", 500, None),
+        };
+        let detail = match e {
+            // Server faults stay opaque; their cause is logged where they happen.
+            ServiceError::Unavailable(_) | ServiceError::Internal(_) => {
+                "The request could not be completed; try again later.".to_string()
+            }
+            other => other.to_string(),
+        };
+        Problem {
+            kind: format!("urn:tessera:problem:{slug}"),
+            title,
+            status,
+            detail,
+            field,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        (
+            status,
+            [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
     }
 }
 
@@ -148,5 +227,30 @@ impl IntoResponse for AppError {
         }
         response.extensions_mut().insert(page);
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_service_error_three_renderings() {
+        let invalid = || ServiceError::invalid("email", "not an e-mail address");
+        let problem = Problem::from(invalid());
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.field, Some("email"));
+        let json = serde_json::to_value(&problem).unwrap();
+        assert_eq!(json["type"], "urn:tessera:problem:invalid");
+        assert_eq!(json["detail"], "not an e-mail address");
+        assert!(matches!(
+            AppError::from(invalid()),
+            AppError::BadRequest { .. }
+        ));
+        let oauth = crate::oidc::OAuthError::from(invalid());
+        assert_eq!(oauth.code, crate::oidc::ErrorCode::InvalidRequest);
+        let internal = Problem::from(ServiceError::Internal(anyhow::anyhow!("secret cause")));
+        assert_eq!(internal.status, 500);
+        assert!(!internal.detail.contains("secret"));
     }
 }

@@ -2,18 +2,21 @@
 //!
 //! Module map (each module's header says what it owns and what it must not touch):
 //! - [`config`]: settings from defaults, `tessera.toml` and `TESSERA_*` variables.
-//! - [`cli`]: the command line (`serve`, `migrate`, `user`, `client`, `keys`, `config check`).
+//! - [`cli`]: the command line (`serve`, `migrate`, `user`, `role`, `client`, `scope`, `keys`,
+//!   `audit`, `config check`).
 //! - [`startup`]: builds the router, binds the listener, runs background tasks.
 //! - [`state`]: the shared application state handed to every handler.
 //! - [`clock`]: the only place that reads the system time.
 //! - [`domain`]: validated value types (usernames, emails, roles, redirect URIs, scopes).
+//! - [`services`]: the use cases, one function per state change, each in one transaction
+//!   with its audit event; the web handlers and the CLI call these and nothing below them.
 //! - [`auth`]: account security without HTTP: passwords, sessions, random secrets.
 //! - [`oidc`]: the OAuth 2.0 / OpenID Connect rules, free of HTTP and SQL types.
 //! - [`signing`]: signing keys, JWKS and JWT signing/verification (the only josekit user).
 //! - [`store`]: the database (the only sqlx user).
 //! - [`render`]: HTML templates (the only minijinja user).
 //! - [`web`]: axum handlers that adapt HTTP to the modules above.
-//! - [`error`]: the error type of hosted pages.
+//! - [`error`]: how errors render: HTML pages, problem documents (RFC 9457).
 
 // Outside tests, nothing a client sends may end in a panic.
 #![cfg_attr(
@@ -29,6 +32,7 @@ pub mod domain;
 pub mod error;
 pub mod oidc;
 pub mod render;
+pub mod services;
 pub mod signing;
 pub mod startup;
 pub mod state;

@@ -7,10 +7,13 @@ use tessera::cli::{self, Cli};
 use tessera::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
-fn init_logging(format: LogFormat) {
+/// Logs go to stderr. The server logs what happens at info; administration commands only
+/// warnings, so their output stays what they print (their changes are in the audit log).
+fn init_logging(format: LogFormat, serving: bool) {
+    let default = if serving { "info,sqlx=warn" } else { "warn" };
     let filter = EnvFilter::try_from_env("TESSERA_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -30,7 +33,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(config.settings.log_format);
+    let serving = matches!(
+        cli.command,
+        None | Some(cli::Command::Serve) | Some(cli::Command::Migrate)
+    );
+    init_logging(config.settings.log_format, serving);
     match cli::run(cli, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

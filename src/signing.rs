@@ -1,5 +1,6 @@
-//! Signing keys: generation, encryption at rest under the master key, rotation, the JWKS, and
-//! JWT signing and verification. The only module that uses josekit.
+//! Signing keys: generation, rotation, the JWKS, and JWT signing and verification; with
+//! [`sealed`] (encryption at rest under the master key) and [`foreign`] (verification with
+//! keys that clients and upstream providers bring). The only module that uses josekit.
 //!
 //! Keys live in the database so every node signs and publishes the same keys. Each algorithm
 //! has generations 1, 2, …; the signing key is the newest generation whose `activate_at` has
@@ -7,23 +8,22 @@
 //! reloaded it (`tokens.key_refresh_secs`), so no node signs with a key others do not publish;
 //! an older key stays published until every token it signed has expired.
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use josekit::jwe::{self, Dir, JweHeader};
 use josekit::jwk::Jwk;
 use josekit::jwk::alg::ec::EcCurve;
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jws::{self, ES256, EdDSA, JwsHeader, JwsSigner, JwsVerifier, RS256};
-use rand::RngCore;
 use serde_json::{Map, Value};
 
 use crate::clock::SharedClock;
-use crate::config::SigningAlg;
-use crate::store::{Db, KeyRow, StoreError};
+use crate::domain::SigningAlg;
+use crate::store::KeyRow;
+
+pub mod foreign;
+mod sealed;
+
+pub use sealed::{MasterKey, write_private_file};
 
 /// Why keys could not be loaded or used.
 #[derive(Debug, thiserror::Error)]
@@ -45,12 +45,9 @@ pub enum KeyError {
     /// The crypto library failed.
     #[error("crypto: {0}")]
     Crypto(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
-fn crypto(e: impl std::fmt::Display) -> KeyError {
+pub(crate) fn crypto(e: impl std::fmt::Display) -> KeyError {
     KeyError::Crypto(e.to_string())
 }
 
@@ -70,93 +67,6 @@ pub struct VerifiedJwt {
     pub claims: Map<String, Value>,
 }
 
-/// The 32-byte key that encrypts private keys at rest.
-#[derive(Clone)]
-pub struct MasterKey([u8; 32]);
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MasterKey([redacted])")
-    }
-}
-
-impl MasterKey {
-    /// Reads the master key from `file`, or from `keys_dir/master.key`, generating the latter
-    /// (mode 0600) on first start.
-    pub fn load_or_create(file: Option<&Path>, keys_dir: &Path) -> Result<MasterKey, KeyError> {
-        if let Some(file) = file {
-            return Self::read(file);
-        }
-        let path = keys_dir.join("master.key");
-        if path.exists() {
-            return Self::read(&path);
-        }
-        std::fs::create_dir_all(keys_dir).map_err(|e| {
-            KeyError::MasterKey(format!("cannot create {}: {e}", keys_dir.display()))
-        })?;
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        match write_private_file(&path, &STANDARD.encode(bytes)) {
-            Ok(()) => {
-                tracing::info!(path = %path.display(), "generated a new master key");
-                Ok(MasterKey(bytes))
-            }
-            // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::read(&path),
-            Err(e) => Err(KeyError::MasterKey(format!(
-                "cannot write {}: {e}",
-                path.display()
-            ))),
-        }
-    }
-
-    fn read(path: &Path) -> Result<MasterKey, KeyError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| KeyError::MasterKey(format!("cannot read {}: {e}", path.display())))?;
-        let text = text.trim();
-        let bytes = STANDARD
-            .decode(text)
-            .or_else(|_| URL_SAFE_NO_PAD.decode(text))
-            .map_err(|_| KeyError::MasterKey(format!("{} is not base64", path.display())))?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| {
-            KeyError::MasterKey(format!(
-                "{} must hold 32 bytes, base64-encoded (e.g. `openssl rand -base64 32`)",
-                path.display()
-            ))
-        })?;
-        Ok(MasterKey(key))
-    }
-
-    fn encrypt(&self, plaintext: &[u8]) -> Result<String, KeyError> {
-        let encrypter = Dir.encrypter_from_bytes(self.0).map_err(crypto)?;
-        let mut header = JweHeader::new();
-        header.set_content_encryption("A256GCM");
-        jwe::serialize_compact(plaintext, &header, &encrypter).map_err(crypto)
-    }
-
-    fn decrypt(&self, jwe_text: &str) -> Result<Vec<u8>, KeyError> {
-        let decrypter = Dir.decrypter_from_bytes(self.0).map_err(crypto)?;
-        jwe::deserialize_compact(jwe_text, &decrypter)
-            .map(|(plain, _)| plain)
-            .map_err(crypto)
-    }
-}
-
-/// Writes a new file readable only by its owner; fails if it exists.
-pub fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.write_all(b"\n")
-}
-
 /// One key, ready to sign and verify.
 struct LoadedKey {
     kid: String,
@@ -169,6 +79,32 @@ struct LoadedKey {
     verifier: Box<dyn JwsVerifier>,
 }
 
+/// Where a key is in its life (see the module header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Published, not yet signing.
+    Next,
+    /// Signing.
+    Active,
+    /// Superseded, still published for verification.
+    Retired,
+    /// No token it signed can still be valid: removed at the next cleanup.
+    Expired,
+}
+
+impl KeyState {
+    /// The state's name as `keys list` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Next => "next",
+            KeyState::Active => "active",
+            KeyState::Retired => "retired",
+            KeyState::Expired => "expired",
+        }
+    }
+}
+
 /// What `keys list` shows about a key.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyInfo {
@@ -178,8 +114,8 @@ pub struct KeyInfo {
     pub alg: &'static str,
     /// Generation.
     pub generation: i64,
-    /// `next`, `active` or `retired`.
-    pub state: &'static str,
+    /// Where the key is in its life.
+    pub state: KeyState,
     /// Creation time.
     pub created_at: i64,
     /// From when it signs.
@@ -192,10 +128,10 @@ struct KeySet {
     jwks: Arc<[u8]>,
 }
 
-/// The node's view of the signing keys, reloaded from the database periodically.
+/// The node's view of the signing keys. It never reads the database: the key use cases hand
+/// it the stored rows ([`KeyRing::load`]) and store the rows it makes ([`KeyRing::new_key`]).
 #[derive(Clone)]
 pub struct KeyRing {
-    db: Db,
     master: MasterKey,
     clock: SharedClock,
     /// How long a superseded key stays published (the longest token lifetime).
@@ -235,15 +171,9 @@ fn verifier_for(alg: SigningAlg, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, KeyE
 }
 
 impl KeyRing {
-    /// Loads keys, creating the first key of each algorithm when none exists.
-    pub async fn open(
-        db: Db,
-        master: MasterKey,
-        clock: SharedClock,
-        publish_grace: i64,
-    ) -> Result<KeyRing, KeyError> {
-        let ring = KeyRing {
-            db,
+    /// An empty ring; [`KeyRing::load`] fills it.
+    pub fn new(master: MasterKey, clock: SharedClock, publish_grace: i64) -> KeyRing {
+        KeyRing {
             master,
             clock,
             publish_grace,
@@ -251,49 +181,41 @@ impl KeyRing {
                 keys: Vec::new(),
                 jwks: Arc::from(&b"{\"keys\":[]}"[..]),
             }))),
-        };
-        let rows = ring.db.list_keys().await?;
-        for alg in SigningAlg::ALL {
-            if !rows.iter().any(|r| r.alg == alg.as_str()) {
-                let now = ring.clock.now();
-                if ring.insert_generation(alg, 1, now).await?.is_some() {
-                    tracing::info!(alg = alg.as_str(), "generated the first signing key");
-                }
-            }
         }
-        ring.reload().await?;
-        Ok(ring)
     }
 
-    /// Stores a new key as `generation` of `alg`; `None` when another node stored that
-    /// generation first.
-    async fn insert_generation(
+    /// The master key, for the other secrets encrypted at rest.
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// Generates a key as `generation` of `alg`, signing from `activate_at`: the row to
+    /// store, its private part sealed under the master key.
+    pub fn new_key(
         &self,
         alg: SigningAlg,
         generation: i64,
         activate_at: i64,
-    ) -> Result<Option<String>, KeyError> {
+    ) -> Result<KeyRow, KeyError> {
         let jwk = generate_jwk(alg)?;
         let kid = uuid::Uuid::new_v4().simple().to_string();
         let mut public = jwk.to_public_key().map_err(crypto)?;
         public.set_key_id(&kid);
         public.set_key_use("sig");
         public.set_algorithm(alg.as_str());
-        let row = KeyRow {
-            kid: kid.clone(),
+        Ok(KeyRow {
+            kid,
             alg: alg.as_str().to_string(),
             generation,
-            private_jwe: self.master.encrypt(jwk.to_string().as_bytes())?,
+            private_jwe: self.master.seal(jwk.to_string().as_bytes())?,
             public_jwk: public.to_string(),
             created_at: self.clock.now(),
             activate_at,
-        };
-        Ok(self.db.insert_key(&row).await?.then_some(kid))
+        })
     }
 
-    /// Re-reads keys from the database and rebuilds the JWKS document.
-    pub async fn reload(&self) -> Result<(), KeyError> {
-        let rows = self.db.list_keys().await?;
+    /// Replaces the loaded keys with `rows` (every stored key) and rebuilds the JWKS document.
+    pub fn load(&self, rows: Vec<KeyRow>) -> Result<(), KeyError> {
         let mut keys = Vec::with_capacity(rows.len());
         for row in rows {
             let Some(alg) = SigningAlg::parse(&row.alg) else {
@@ -303,7 +225,7 @@ impl KeyRing {
                 kid: row.kid.clone(),
                 reason,
             };
-            let private = self.master.decrypt(&row.private_jwe).map_err(|_| {
+            let private = self.master.open(&row.private_jwe).map_err(|_| {
                 corrupt(
                     "cannot decrypt: the master key differs from the one that encrypted it".into(),
                 )
@@ -325,7 +247,7 @@ impl KeyRing {
         let now = self.clock.now();
         let published: Vec<&Value> = keys
             .iter()
-            .filter(|k| self.state_of(&keys, k, now) != "expired")
+            .filter(|k| self.state_of(&keys, k, now) != KeyState::Expired)
             .map(|k| &k.public_jwk)
             .collect();
         let jwks = serde_json::to_vec(&serde_json::json!({ "keys": published })).map_err(crypto)?;
@@ -348,9 +270,9 @@ impl KeyRing {
 
     /// `next` (published, not yet signing), `active`, `retired` (published for verification)
     /// or `expired` (no token it signed can still be valid).
-    fn state_of(&self, keys: &[LoadedKey], key: &LoadedKey, now: i64) -> &'static str {
+    fn state_of(&self, keys: &[LoadedKey], key: &LoadedKey, now: i64) -> KeyState {
         if key.activate_at > now {
-            return "next";
+            return KeyState::Next;
         }
         let successor = keys
             .iter()
@@ -358,9 +280,9 @@ impl KeyRing {
             .map(|k| k.activate_at)
             .min();
         match successor {
-            None => "active",
-            Some(at) if at + self.publish_grace > now => "retired",
-            Some(_) => "expired",
+            None => KeyState::Active,
+            Some(at) if at + self.publish_grace > now => KeyState::Retired,
+            Some(_) => KeyState::Expired,
         }
     }
 
@@ -423,34 +345,6 @@ impl KeyRing {
         })
     }
 
-    /// Adds a new generation of each algorithm in `algs`, signing from
-    /// `now + activation_delay`. Returns the new key ids.
-    pub async fn rotate(
-        &self,
-        algs: &[SigningAlg],
-        activation_delay: i64,
-    ) -> Result<Vec<String>, KeyError> {
-        let rows = self.db.list_keys().await?;
-        let mut newest: HashMap<&str, i64> = HashMap::new();
-        for row in &rows {
-            let entry = newest.entry(row.alg.as_str()).or_insert(0);
-            *entry = (*entry).max(row.generation);
-        }
-        let now = self.clock.now();
-        let mut created = Vec::new();
-        for alg in algs {
-            let generation = newest.get(alg.as_str()).copied().unwrap_or(0) + 1;
-            if let Some(kid) = self
-                .insert_generation(*alg, generation, now + activation_delay)
-                .await?
-            {
-                created.push(kid);
-            }
-        }
-        self.reload().await?;
-        Ok(created)
-    }
-
     /// Every loaded key with its state.
     pub fn list(&self) -> Vec<KeyInfo> {
         let set = self.snapshot();
@@ -468,18 +362,12 @@ impl KeyRing {
             .collect()
     }
 
-    /// Deletes keys no token can need any more.
-    pub async fn delete_expired(&self) -> Result<(), KeyError> {
-        let expired: Vec<String> = self
-            .list()
+    /// The ids of keys no token can need any more.
+    pub fn expired_kids(&self) -> Vec<String> {
+        self.list()
             .into_iter()
-            .filter(|k| k.state == "expired")
+            .filter(|k| k.state == KeyState::Expired)
             .map(|k| k.kid)
-            .collect();
-        if !expired.is_empty() {
-            self.db.delete_keys(&expired).await?;
-            self.reload().await?;
-        }
-        Ok(())
+            .collect()
     }
 }

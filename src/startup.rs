@@ -10,17 +10,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::password::PasswordHasher;
-use crate::auth::session::SessionPolicy;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::oidc::Provider;
 use crate::render::Templates;
+use crate::services::Services;
 use crate::signing::{KeyRing, MasterKey};
 use crate::state::AppState;
 use crate::store::Db;
-
-/// How often expired rows are deleted.
-const CLEANUP_INTERVAL: Duration = Duration::from_secs(300);
 
 /// Opens the database and applies migrations.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
@@ -29,15 +25,19 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// Opens the key ring (creating first keys when none exist).
-pub async fn open_keys(config: &Config, db: &Db, clock: SharedClock) -> anyhow::Result<KeyRing> {
+/// Opens the database and wires the use cases; the keyring is empty until
+/// [`Services::open_keys`] loads it (only commands that sign need it).
+pub async fn open_services(config: Config, clock: SharedClock) -> anyhow::Result<Services> {
+    let db = open_database(&config).await?;
     let master = MasterKey::load_or_create(
         config.settings.master_key_file.as_deref(),
         &config.settings.keys_dir,
     )?;
     let tokens = &config.settings.tokens;
     let grace = tokens.access_token_ttl_secs.max(tokens.id_token_ttl_secs);
-    Ok(KeyRing::open(db.clone(), master, clock, grace).await?)
+    let keys = KeyRing::new(master, clock.clone(), grace);
+    let passwords = PasswordHasher::new(&config.settings.password)?;
+    Ok(Services::new(db, clock, keys, passwords, Arc::new(config)))
 }
 
 /// A server ready to run.
@@ -66,31 +66,17 @@ impl Application {
         for warning in config.warnings() {
             tracing::warn!("INSECURE SETTING: {warning}");
         }
-        let db = open_database(&config).await?;
-        let keys = open_keys(&config, &db, clock.clone()).await?;
-        let settings = &config.settings;
-        let passwords = PasswordHasher::new(&settings.password)?;
-        let templates = Templates::load(settings.templates_dir.as_deref(), &config.issuer)?;
+        let templates = Templates::load(config.settings.templates_dir.as_deref(), &config.issuer)?;
         let discovery = serde_json::to_vec(&crate::oidc::discovery::document(&config.issuer))?;
-        let provider = Provider {
-            db: db.clone(),
-            keys: keys.clone(),
-            clock: clock.clone(),
-            issuer: config.issuer.clone(),
-            tokens: settings.tokens.clone(),
-        };
+        let services = open_services(config, clock).await?;
+        services.open_keys().await?;
         let state = AppState {
-            sessions: SessionPolicy::new(settings.session.clone()),
-            config: Arc::new(config),
-            db,
-            keys,
-            clock,
+            config: services.config().clone(),
+            services,
             templates,
-            passwords,
-            provider,
             discovery: Arc::from(discovery),
         };
-        crate::cli::bootstrap::first_start(&state).await?;
+        crate::cli::bootstrap::first_start(&state.services).await?;
         Ok(Application { listener, state })
     }
 
@@ -118,17 +104,20 @@ impl Application {
             "Tessera is serving; sign in at {}/login",
             self.state.config.issuer
         );
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down");
-            })
-            .await;
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+        })
+        .await;
         let _ = stop_tx.send(true);
         for task in tasks {
             let _ = task.await;
         }
-        self.state.db.close().await;
+        self.state.services.db().close().await;
         served
     }
 }
@@ -137,36 +126,32 @@ fn spawn_background_tasks(
     state: &AppState,
     stop: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let keys = state.keys.clone();
-    let reload_every = Duration::from_secs(state.config.settings.tokens.key_refresh_secs);
+    let settings = &state.config.settings;
+    let services = state.services.clone();
+    let reload_every = Duration::from_secs(settings.tokens.key_refresh_secs);
     let reload = every(reload_every, stop.clone(), move || {
-        let keys = keys.clone();
+        let services = services.clone();
         async move {
-            if let Err(e) = keys.reload().await {
+            if let Err(e) = services.reload_keys().await {
                 tracing::warn!(error = %e, "could not reload signing keys");
             }
         }
     });
-    let db = state.db.clone();
-    let keys = state.keys.clone();
-    let clock = state.clock.clone();
-    let cleanup = every(CLEANUP_INTERVAL, stop, move || {
-        let (db, keys, now) = (db.clone(), keys.clone(), clock.now());
+    let services = state.services.clone();
+    let cleanup_every = Duration::from_secs(settings.cleanup_interval_secs);
+    let cleanup = every(cleanup_every, stop, move || {
+        let services = services.clone();
         async move {
-            match db.delete_expired(now).await {
+            match services.clean_up().await {
                 Ok(n) if n > 0 => tracing::info!(rows = n, "removed expired rows"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cleanup failed"),
-            }
-            if let Err(e) = keys.delete_expired().await {
-                tracing::warn!(error = %e, "could not delete expired keys");
             }
         }
     });
     vec![reload, cleanup]
 }
 
-/// Runs `work` every `period` until `stop` turns true.
 fn every<F, Fut>(
     period: Duration,
     mut stop: watch::Receiver<bool>,

@@ -1,6 +1,5 @@
 //! Account security without HTTP types: password hashing, random secrets, session lifetimes.
 
-pub mod accounts;
 pub mod password;
 pub mod secret;
 pub mod session;

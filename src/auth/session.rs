@@ -5,8 +5,51 @@
 use crate::config::SessionSettings;
 use crate::store::{NewSession, SessionRow};
 
-/// Sessions are touched at most this often, so page views do not each cost a write.
-const TOUCH_INTERVAL_SECS: i64 = 60;
+/// How far a sign-in has got. A half-signed-in session (password accepted, second factor
+/// pending) serves only the step it waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Fully signed in.
+    Complete,
+    /// Waiting for the second factor.
+    SecondFactor,
+}
+
+impl Stage {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Complete => "complete",
+            Stage::SecondFactor => "second_factor",
+        }
+    }
+}
+
+/// How a user proved who they are: what the completion step records in the session and,
+/// through it, in ID tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authentication {
+    /// Authentication methods (RFC 8176 values: `pwd`, `otp`, `mfa`, …).
+    pub amr: Vec<&'static str>,
+    /// Authentication Context Class Reference reached.
+    pub acr: &'static str,
+    /// Whether the sign-in is complete or waits for another step.
+    pub stage: Stage,
+}
+
+/// `acr` after a password alone.
+pub const ACR_PASSWORD: &str = "urn:tessera:acr:pwd";
+
+impl Authentication {
+    /// A complete sign-in with a password alone.
+    pub fn password() -> Authentication {
+        Authentication {
+            amr: vec!["pwd"],
+            acr: ACR_PASSWORD,
+            stage: Stage::Complete,
+        }
+    }
+}
 
 /// A session just created at sign-in.
 #[derive(Debug, Clone)]
@@ -35,9 +78,16 @@ impl SessionPolicy {
         self.settings.remember_me_days * 24 * 3600
     }
 
-    /// A fresh session for `user_id` authenticated by `amr` at `now`. Its id and secret are
-    /// new, which is what prevents session fixation.
-    pub fn issue(&self, user_id: &str, amr: &[&str], remember: bool, now: i64) -> IssuedSession {
+    /// A fresh session for `user_id` authenticated as `auth` at `now`, started from `ip` with
+    /// `user_agent`. Its id and secret are new, which is what prevents session fixation.
+    pub fn issue(
+        &self,
+        user_id: &str,
+        auth: &Authentication,
+        remember: bool,
+        now: i64,
+        origin: (Option<String>, Option<String>),
+    ) -> IssuedSession {
         let cookie_secret = crate::auth::secret::generate();
         let (idle, max) = if remember {
             (self.remember_secs(), self.remember_secs())
@@ -51,11 +101,15 @@ impl SessionPolicy {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user_id.to_string(),
             auth_time: now,
-            amr: amr.join(" "),
+            amr: auth.amr.join(" "),
+            acr: auth.acr.to_string(),
+            stage: auth.stage.as_str().to_string(),
             remember: i64::from(remember),
             last_seen_at: now,
             idle_expires_at: now + idle,
             expires_at: now + max,
+            ip: origin.0,
+            user_agent: origin.1,
         };
         IssuedSession {
             new: NewSession {
@@ -69,7 +123,7 @@ impl SessionPolicy {
 
     /// The new idle deadline when a session used at `now` is due a touch.
     pub fn touch(&self, session: &SessionRow, now: i64) -> Option<i64> {
-        if now - session.last_seen_at < TOUCH_INTERVAL_SECS {
+        if now - session.last_seen_at < self.settings.touch_interval_secs {
             return None;
         }
         let idle = if session.remember != 0 {

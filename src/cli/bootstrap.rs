@@ -3,25 +3,27 @@
 
 use std::path::Path;
 
-use crate::auth::accounts::{self, AccountError, NewAccount};
 use crate::auth::secret;
-use crate::oidc::registration::{self, ClientSpec};
-use crate::state::AppState;
+use crate::services::accounts::NewAccount;
+use crate::services::clients::ClientSpec;
+use crate::services::{Caller, ServiceError, Services};
 
-/// Runs the first-start steps; safe when several nodes start together.
-pub async fn first_start(state: &AppState) -> anyhow::Result<()> {
-    create_admin(state).await?;
-    if state.config.issuer_is_loopback() && !state.config.secure_cookies {
-        register_example_app(state).await?;
+/// Runs the first-start steps that apply; safe when several nodes start at once.
+pub async fn first_start(services: &Services) -> anyhow::Result<()> {
+    create_admin(services).await?;
+    let config = services.config();
+    if config.issuer_is_loopback() && !config.secure_cookies {
+        register_example_app(services).await?;
     }
     Ok(())
 }
 
-async fn create_admin(state: &AppState) -> anyhow::Result<()> {
-    if state.db.count_users().await? > 0 {
+async fn create_admin(services: &Services) -> anyhow::Result<()> {
+    if services.count_users().await? > 0 {
         return Ok(());
     }
-    let given = state.config.settings.admin_password.clone();
+    let config = services.config();
+    let given = config.settings.admin_password.clone();
     let password = given.clone().unwrap_or_else(secret::generate);
     let account = NewAccount {
         username: "admin".into(),
@@ -30,13 +32,13 @@ async fn create_admin(state: &AppState) -> anyhow::Result<()> {
         password: password.clone(),
         roles: vec!["admin".into(), "user".into()],
     };
-    match accounts::create(&state.db, &state.passwords, account, state.clock.now()).await {
+    match services.create_user(&Caller::cli(), account).await {
         Ok(_) => {}
         // Another node created it at the same moment.
-        Err(AccountError::Invalid(m)) if m.contains("taken") => return Ok(()),
+        Err(ServiceError::Conflict { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),
     }
-    let login = format!("{}/login", state.config.issuer);
+    let login = format!("{}/login", config.issuer);
     if given.is_some() {
         eprintln!(
             "\n  Created the first user 'admin' with the password from TESSERA_ADMIN_PASSWORD.\n  Sign in at {login}\n"
@@ -49,8 +51,8 @@ async fn create_admin(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn register_example_app(state: &AppState) -> anyhow::Result<()> {
-    if state.db.count_clients().await? > 0 {
+async fn register_example_app(services: &Services) -> anyhow::Result<()> {
+    if services.count_clients().await? > 0 {
         return Ok(());
     }
     let spec = ClientSpec {
@@ -66,13 +68,17 @@ async fn register_example_app(state: &AppState) -> anyhow::Result<()> {
         roles: vec!["user".into()],
         ..ClientSpec::default()
     };
-    let registered = match registration::register(&state.db, spec, state.clock.now()).await {
+    let registered = match services.register_client(&Caller::cli(), spec).await {
         Ok(r) => r,
-        Err(AccountError::Invalid(m)) if m.contains("taken") => return Ok(()),
+        Err(ServiceError::Conflict { .. }) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
     let secret = registered.secret.unwrap_or_default();
-    let path = state.config.settings.keys_dir.join("example-app.secret");
+    let path = services
+        .config()
+        .settings
+        .keys_dir
+        .join("example-app.secret");
     save_secret(&path, &secret)?;
     eprintln!(
         "\n  Development start: registered client 'example-app'\n    client_secret: {secret}\n    (also written to {}, where `cargo run --example relying_party` finds it)\n",

@@ -4,11 +4,9 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Output, print_json};
-use crate::auth::accounts::AccountError;
-use crate::clock::SharedClock;
-use crate::config::Config;
-use crate::oidc::registration::{self, ClientSpec};
-use crate::store::ClientRow;
+use crate::domain::Client;
+use crate::services::clients::ClientSpec;
+use crate::services::{Caller, Services};
 
 /// `tessera client …`.
 #[derive(Debug, Subcommand)]
@@ -83,56 +81,56 @@ fn split_words(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn client_json(c: &ClientRow) -> serde_json::Value {
-    let words = |s: &str| {
-        s.split(' ')
-            .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
+fn client_json(c: &Client) -> serde_json::Value {
     json!({
         "client_id": c.id,
         "name": c.name,
-        "public": c.public != 0,
-        "redirect_uris": words(&c.redirect_uris),
-        "post_logout_redirect_uris": words(&c.post_logout_redirect_uris),
-        "grant_types": words(&c.grant_types),
-        "scopes": words(&c.scopes),
-        "roles": words(&c.roles),
-        "skip_consent": c.skip_consent != 0,
-        "id_token_alg": c.id_token_alg,
+        "public": c.public,
+        "redirect_uris": c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "post_logout_redirect_uris": c.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "scopes": c.scopes.iter().collect::<Vec<_>>(),
+        "roles": c.roles,
+        "skip_consent": c.skip_consent,
+        "id_token_alg": c.id_token_alg.as_str(),
         "created_at": c.created_at,
     })
 }
 
-fn print_client(c: &ClientRow) {
+fn print_client(c: &Client) {
+    let list = |items: Vec<&str>| items.join(" ");
     println!("client_id:     {}", c.id);
     println!("name:          {}", c.name);
     println!(
         "type:          {}",
-        if c.public != 0 {
-            "public"
-        } else {
-            "confidential"
-        }
+        if c.public { "public" } else { "confidential" }
     );
-    println!("redirect URIs: {}", c.redirect_uris);
-    println!("post-logout:   {}", c.post_logout_redirect_uris);
-    println!("grant types:   {}", c.grant_types);
+    println!(
+        "redirect URIs: {}",
+        list(c.redirect_uris.iter().map(|u| u.as_str()).collect())
+    );
+    println!(
+        "post-logout:   {}",
+        list(
+            c.post_logout_redirect_uris
+                .iter()
+                .map(|u| u.as_str())
+                .collect()
+        )
+    );
+    println!(
+        "grant types:   {}",
+        list(c.grant_types.iter().map(|g| g.as_str()).collect())
+    );
     println!("scopes:        {}", c.scopes);
-    println!("roles:         {}", c.roles);
-    println!("skip consent:  {}", c.skip_consent != 0);
-    println!("id token alg:  {}", c.id_token_alg);
+    println!("roles:         {}", c.roles.join(" "));
+    println!("skip consent:  {}", c.skip_consent);
+    println!("id token alg:  {}", c.id_token_alg.as_str());
 }
 
-/// Runs a `client` command.
-pub async fn run(
-    command: ClientCommand,
-    config: &Config,
-    clock: SharedClock,
-) -> anyhow::Result<()> {
-    let db = crate::startup::open_database(config).await?;
-    let now = clock.now();
+/// Runs a `tessera client …` command.
+pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<()> {
+    let cli = Caller::cli();
     match command {
         ClientCommand::Add {
             name,
@@ -159,39 +157,32 @@ pub async fn run(
                 skip_consent,
                 id_token_alg,
             };
-            let registered = registration::register(&db, spec, now).await?;
+            let registered = services.register_client(&cli, spec).await?;
             if output.json {
-                let mut value = client_json(&registered.row);
+                let mut value = client_json(&registered.client);
                 value["client_secret"] = json!(registered.secret);
                 print_json(&value);
             } else {
-                print_client(&registered.row);
+                print_client(&registered.client);
                 if let Some(secret) = &registered.secret {
                     println!("client_secret: {secret}   (shown once: store it now)");
                 }
             }
         }
         ClientCommand::List { output } => {
-            let clients = db.list_clients().await?;
+            let clients = services.list_clients().await?;
             if output.json {
                 print_json(&json!(clients.iter().map(client_json).collect::<Vec<_>>()));
             } else {
                 println!("{:<34} {:<13} NAME", "CLIENT_ID", "TYPE");
                 for c in &clients {
-                    let kind = if c.public != 0 {
-                        "public"
-                    } else {
-                        "confidential"
-                    };
+                    let kind = if c.public { "public" } else { "confidential" };
                     println!("{:<34} {:<13} {}", c.id, kind, c.name);
                 }
             }
         }
         ClientCommand::Show { id, output } => {
-            let client = db
-                .find_client(&id)
-                .await?
-                .ok_or_else(|| AccountError::NotFound(format!("client '{id}'")))?;
+            let client = services.client(&id).await?;
             if output.json {
                 print_json(&client_json(&client));
             } else {
@@ -199,7 +190,7 @@ pub async fn run(
             }
         }
         ClientCommand::RotateSecret { id, output } => {
-            let secret = registration::rotate_secret(&db, &id, now).await?;
+            let secret = services.rotate_client_secret(&cli, &id).await?;
             if output.json {
                 print_json(&json!({ "client_id": id, "client_secret": secret }));
             } else {
@@ -209,9 +200,7 @@ pub async fn run(
             }
         }
         ClientCommand::Delete { id } => {
-            if !db.delete_client(&id).await? {
-                return Err(AccountError::NotFound(format!("client '{id}'")).into());
-            }
+            services.delete_client(&cli, &id).await?;
             println!("deleted client {id}");
         }
     }

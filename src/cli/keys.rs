@@ -4,8 +4,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Output, print_json};
-use crate::clock::SharedClock;
-use crate::config::{Config, SigningAlg};
+use crate::domain::SigningAlg;
+use crate::services::{Caller, Services};
 
 /// `tessera keys …`.
 #[derive(Debug, Subcommand)]
@@ -28,12 +28,11 @@ pub enum KeysCommand {
 }
 
 /// Runs a `keys` command.
-pub async fn run(command: KeysCommand, config: &Config, clock: SharedClock) -> anyhow::Result<()> {
-    let db = crate::startup::open_database(config).await?;
-    let keys = crate::startup::open_keys(config, &db, clock).await?;
+pub async fn run(command: KeysCommand, services: &Services) -> anyhow::Result<()> {
+    services.open_keys().await?;
     match command {
         KeysCommand::List { output } => {
-            let list = keys.list();
+            let list = services.list_keys();
             if output.json {
                 print_json(&json!(list));
             } else {
@@ -44,7 +43,11 @@ pub async fn run(command: KeysCommand, config: &Config, clock: SharedClock) -> a
                 for k in list {
                     println!(
                         "{:<34} {:<6} {:<4} {:<8} {}",
-                        k.kid, k.alg, k.generation, k.state, k.activate_at
+                        k.kid,
+                        k.alg,
+                        k.generation,
+                        k.state.as_str(),
+                        k.activate_at
                     );
                 }
             }
@@ -61,8 +64,8 @@ pub async fn run(command: KeysCommand, config: &Config, clock: SharedClock) -> a
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?
             };
-            let delay = config.settings.tokens.key_refresh_secs as i64;
-            let created = keys.rotate(&algs, delay).await?;
+            let delay = services.config().settings.tokens.key_refresh_secs as i64;
+            let created = services.rotate_keys(&Caller::cli(), &algs, delay).await?;
             if output.json {
                 print_json(&json!({ "created": created, "activates_in_secs": delay }));
             } else {

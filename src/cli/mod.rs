@@ -1,9 +1,11 @@
 //! The command line: `serve`, `migrate`, `config check`, and the `user`, `role`, `client` and
 //! `keys` administration commands. Every command that creates something can answer in JSON.
 
+mod audit;
 pub mod bootstrap;
 mod clients;
 mod keys;
+mod scopes;
 mod users;
 
 use std::path::PathBuf;
@@ -53,6 +55,12 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage the scope catalogue (built-in and custom scopes).
+    #[command(subcommand)]
+    Scope(scopes::ScopeCommand),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// `tessera config …`.
@@ -98,10 +106,20 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             println!("# configuration is valid\n{}", config.redacted_toml());
             Ok(())
         }
-        Command::User(command) => users::run_user(command, &config, clock).await,
-        Command::Role(command) => users::run_role(command, &config, clock).await,
-        Command::Client(command) => clients::run(command, &config, clock).await,
-        Command::Keys(command) => keys::run(command, &config, clock).await,
+        command => {
+            let services = crate::startup::open_services(config, clock).await?;
+            let result = match command {
+                Command::User(command) => users::run_user(command, &services).await,
+                Command::Role(command) => users::run_role(command, &services).await,
+                Command::Client(command) => clients::run(command, &services).await,
+                Command::Keys(command) => keys::run(command, &services).await,
+                Command::Scope(command) => scopes::run(command, &services).await,
+                Command::Audit(command) => audit::run(command, &services).await,
+                Command::Serve | Command::Migrate | Command::Config(_) => Ok(()),
+            };
+            services.db().close().await;
+            result
+        }
     }
 }
 

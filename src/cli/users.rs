@@ -6,13 +6,10 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{Output, print_json};
-use crate::auth::accounts::{self, AccountError, NewAccount};
-use crate::auth::password::PasswordHasher;
 use crate::auth::secret;
-use crate::clock::SharedClock;
-use crate::config::Config;
-use crate::domain::RoleName;
-use crate::store::{Db, UserRow};
+use crate::domain::User;
+use crate::services::accounts::NewAccount;
+use crate::services::{Caller, Services};
 
 /// `tessera user …`.
 #[derive(Debug, Subcommand)]
@@ -109,25 +106,16 @@ fn read_password_line() -> anyhow::Result<String> {
     Ok(password)
 }
 
-fn user_json(user: &UserRow, roles: &[String]) -> serde_json::Value {
+fn user_json(user: &User) -> serde_json::Value {
     json!({
         "id": user.id, "username": user.username, "email": user.email, "name": user.name,
-        "roles": roles, "enabled": user.is_enabled(), "created_at": user.created_at,
+        "roles": user.roles, "enabled": user.enabled, "created_at": user.created_at,
     })
 }
 
-async fn open(config: &Config) -> anyhow::Result<Db> {
-    crate::startup::open_database(config).await
-}
-
-/// Runs a `user` command.
-pub async fn run_user(
-    command: UserCommand,
-    config: &Config,
-    clock: SharedClock,
-) -> anyhow::Result<()> {
-    let db = open(config).await?;
-    let now = clock.now();
+/// Runs a `tessera user …` command.
+pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Result<()> {
+    let cli = Caller::cli();
     match command {
         UserCommand::Add {
             username,
@@ -137,7 +125,6 @@ pub async fn run_user(
             password_stdin,
             output,
         } => {
-            let hasher = PasswordHasher::new(&config.settings.password)?;
             let (password, generated) = if password_stdin {
                 (read_password_line()?, false)
             } else {
@@ -150,10 +137,9 @@ pub async fn run_user(
                 password: password.clone(),
                 roles,
             };
-            let user = accounts::create(&db, &hasher, account, now).await?;
-            let roles = db.user_roles(&user.id).await?;
+            let user = services.create_user(&cli, account).await?;
             if output.json {
-                let mut value = user_json(&user, &roles);
+                let mut value = user_json(&user);
                 if generated {
                     value["password"] = json!(password);
                 }
@@ -163,7 +149,7 @@ pub async fn run_user(
                     "created user {} ({}) with roles [{}]",
                     user.username,
                     user.id,
-                    roles.join(", ")
+                    user.roles.join(", ")
                 );
                 if generated {
                     println!("generated password (shown once): {password}");
@@ -171,84 +157,76 @@ pub async fn run_user(
             }
         }
         UserCommand::List { output } => {
-            let users = db.list_users().await?;
+            let users = services.list_users().await?;
             if output.json {
-                print_json(&json!(
-                    users
-                        .iter()
-                        .map(|(u, r)| user_json(u, r))
-                        .collect::<Vec<_>>()
-                ));
+                print_json(&json!(users.iter().map(user_json).collect::<Vec<_>>()));
             } else {
                 println!("{:<24} {:<32} {:<8} ROLES", "USERNAME", "EMAIL", "ENABLED");
-                for (u, r) in &users {
+                for u in &users {
                     println!(
                         "{:<24} {:<32} {:<8} {}",
                         u.username,
                         u.email,
-                        u.is_enabled(),
-                        r.join(",")
+                        u.enabled,
+                        u.roles.join(",")
                     );
                 }
             }
         }
         UserCommand::SetPassword { user, .. } => {
-            let hasher = PasswordHasher::new(&config.settings.password)?;
-            accounts::set_password(&db, &hasher, &user, read_password_line()?, now).await?;
-            println!("password changed for {user}");
+            let user = services
+                .set_password(&cli, &user, read_password_line()?)
+                .await?;
+            println!(
+                "password changed for {} (sessions ended, tokens revoked)",
+                user.username
+            );
         }
         UserCommand::SetRoles { user, roles } => {
-            let found = accounts::find(&db, &user).await?;
-            let roles = accounts::checked_roles(&db, &roles).await?;
-            db.set_user_roles(&found.id, &roles, now).await?;
-            println!("{} now has roles [{}]", found.username, roles.join(", "));
+            let user = services.set_roles(&cli, &user, &roles).await?;
+            println!(
+                "{} now has roles [{}]",
+                user.username,
+                user.roles.join(", ")
+            );
         }
         UserCommand::Disable { user } => {
-            let found = accounts::find(&db, &user).await?;
-            db.set_user_enabled(&found.id, false, now).await?;
+            let user = services.set_enabled(&cli, &user, false).await?;
             println!(
                 "disabled {} (sessions ended, tokens revoked)",
-                found.username
+                user.username
             );
         }
         UserCommand::Enable { user } => {
-            let found = accounts::find(&db, &user).await?;
-            db.set_user_enabled(&found.id, true, now).await?;
-            println!("enabled {}", found.username);
+            let user = services.set_enabled(&cli, &user, true).await?;
+            println!("enabled {}", user.username);
         }
         UserCommand::Delete { user } => {
-            let found = accounts::find(&db, &user).await?;
-            db.delete_user(&found.id).await?;
-            println!("deleted {}", found.username);
+            let user = services.delete_user(&cli, &user).await?;
+            println!("deleted {}", user.username);
         }
     }
     Ok(())
 }
 
-/// Runs a `role` command.
-pub async fn run_role(
-    command: RoleCommand,
-    config: &Config,
-    clock: SharedClock,
-) -> anyhow::Result<()> {
-    let db = open(config).await?;
+/// Runs a `tessera role …` command.
+pub async fn run_role(command: RoleCommand, services: &Services) -> anyhow::Result<()> {
+    let cli = Caller::cli();
     match command {
         RoleCommand::Add {
             name,
             description,
             output,
         } => {
-            let role = RoleName::parse(&name).map_err(AccountError::Invalid)?;
-            db.insert_role(role.as_str(), description.trim(), clock.now())
-                .await?;
+            let role = services.create_role(&cli, &name, &description).await?;
             if output.json {
-                print_json(&json!({ "name": role.as_str(), "description": description.trim() }));
+                print_json(&json!({ "name": role.name, "description": role.description }));
             } else {
-                println!("added role {role}");
+                println!("added role {}", role.name);
             }
         }
         RoleCommand::List { output } => {
-            let roles = db.list_roles().await?;
+            let roles = services.list_roles().await?;
             if output.json {
                 print_json(&json!(
                     roles
@@ -263,9 +241,7 @@ pub async fn run_role(
             }
         }
         RoleCommand::Delete { name } => {
-            if !db.delete_role(&name).await? {
-                return Err(AccountError::NotFound(format!("role '{name}'")).into());
-            }
+            services.delete_role(&cli, &name).await?;
             println!("deleted role {name}");
         }
     }

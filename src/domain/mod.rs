@@ -1,14 +1,20 @@
 //! Validated value types. Each `parse` returns a message a person can act on; nothing here
 //! does I/O or panics.
 
+mod client;
 mod email;
 mod redirect_uri;
 mod role;
 mod scope;
+mod signing_alg;
+mod user;
 mod username;
 
+pub use client::{Client, GrantType};
 pub use email::Email;
-pub use redirect_uri::RedirectUri;
+pub use redirect_uri::{RedirectUri, is_loopback_host};
 pub use role::RoleName;
 pub use scope::{Scope, ScopeSet};
+pub use signing_alg::SigningAlg;
+pub use user::User;
 pub use username::Username;

@@ -5,8 +5,6 @@ use std::fmt;
 
 use url::Url;
 
-use crate::config::is_loopback_host;
-
 /// An absolute redirect URI without fragment: https, or http on a loopback host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedirectUri(String);
@@ -14,6 +12,19 @@ pub struct RedirectUri(String);
 impl RedirectUri {
     /// Validates a URI for registration.
     pub fn parse(input: &str) -> Result<Self, String> {
+        // Stored lists are space-separated, and matching is exact: neither a space nor a
+        // pattern can mean anything in a registered URI.
+        if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "'{}' contains a space or control character; register each redirect URI exactly, one per flag",
+                input.escape_debug()
+            ));
+        }
+        if input.contains('*') {
+            return Err(format!(
+                "'{input}' contains a wildcard; redirect URIs match exactly, so register each one in full"
+            ));
+        }
         let url =
             Url::parse(input).map_err(|e| format!("'{input}' is not an absolute URI ({e})"))?;
         if url.fragment().is_some() || input.contains('#') {
@@ -52,6 +63,17 @@ impl fmt::Display for RedirectUri {
     }
 }
 
+/// Whether a host name or address is loopback.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +87,14 @@ mod tests {
         assert!(RedirectUri::parse("https://app.example.com/cb#x").is_err());
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
         assert!(RedirectUri::parse("/relative").is_err());
+    }
+
+    #[test]
+    fn spaces_and_wildcards_are_refused() {
+        assert!(RedirectUri::parse("https://app.example/cb https://evil.example/cb").is_err());
+        assert!(RedirectUri::parse("https://app.example/cb\n").is_err());
+        assert!(RedirectUri::parse("https://*.example.com/cb").is_err());
+        assert!(RedirectUri::parse("https://app.example/*").is_err());
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct ResponseTarget {
 }
 
 /// A validated authorization request: what is parked while the user signs in or consents.
+/// Every field but the client and target defaults when absent, so rows parked by an older
+/// version still load; fields a newer version added are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
     /// The client.
@@ -51,18 +53,25 @@ pub struct AuthorizationRequest {
     /// Where the response goes.
     pub target: ResponseTarget,
     /// Requested scopes, narrowed to what the client may ask for.
+    #[serde(default)]
     pub scope: String,
     /// OpenID Connect nonce.
+    #[serde(default)]
     pub nonce: Option<String>,
     /// PKCE S256 challenge.
+    #[serde(default)]
     pub code_challenge: Option<String>,
     /// Prompt flags.
+    #[serde(default)]
     pub prompt: Prompt,
     /// Maximum authentication age in seconds.
+    #[serde(default)]
     pub max_age: Option<i64>,
     /// Pre-fill for the login form.
+    #[serde(default)]
     pub login_hint: Option<String>,
     /// The `sub` of a valid `id_token_hint`.
+    #[serde(default)]
     pub id_token_hint_sub: Option<String>,
 }
 
@@ -349,16 +358,27 @@ pub enum Next {
     Issue,
 }
 
+/// What is known about consent when deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentState {
+    /// The client is first-party: never ask.
+    pub skip: bool,
+    /// The user allowed at least the requested scopes before.
+    pub on_file: bool,
+    /// The user allowed them on the consent page of this very request, which satisfies
+    /// `prompt=consent`.
+    pub given_now: bool,
+}
+
 /// Decides between login, consent and issuing a code. `signed_in_during_request` says the
 /// user signed in after this request was parked, which satisfies `prompt=login` and
-/// `max_age`.
+/// `max_age`. Every path that issues a code runs this against the current session.
 pub fn decide(
     request: &AuthorizationRequest,
     session: Option<&SessionView>,
     signed_in_during_request: bool,
     now: i64,
-    consent_on_file: bool,
-    skip_consent: bool,
+    consent: ConsentState,
 ) -> Result<Next, OAuthError> {
     let needs_login = match session {
         None => true,
@@ -386,7 +406,8 @@ pub fn decide(
             Ok(Next::Login)
         };
     }
-    let needs_consent = !skip_consent && (request.prompt.consent || !consent_on_file);
+    let needs_consent =
+        !consent.skip && !consent.given_now && (request.prompt.consent || !consent.on_file);
     if needs_consent {
         return if request.prompt.none {
             Err(OAuthError::new(
@@ -425,6 +446,14 @@ pub fn response_parameters(
 mod tests {
     use super::*;
 
+    fn consent(on_file: bool, skip: bool) -> ConsentState {
+        ConsentState {
+            skip,
+            on_file,
+            given_now: false,
+        }
+    }
+
     fn request(prompt: Prompt, max_age: Option<i64>) -> AuthorizationRequest {
         AuthorizationRequest {
             client_id: "c".into(),
@@ -451,19 +480,19 @@ mod tests {
         };
         let plain = request(Prompt::default(), None);
         assert_eq!(
-            decide(&plain, None, false, 200, false, false).unwrap(),
+            decide(&plain, None, false, 200, consent(false, false)).unwrap(),
             Next::Login
         );
         assert_eq!(
-            decide(&plain, Some(&session), false, 200, false, false).unwrap(),
+            decide(&plain, Some(&session), false, 200, consent(false, false)).unwrap(),
             Next::Consent
         );
         assert_eq!(
-            decide(&plain, Some(&session), false, 200, true, false).unwrap(),
+            decide(&plain, Some(&session), false, 200, consent(true, false)).unwrap(),
             Next::Issue
         );
         assert_eq!(
-            decide(&plain, Some(&session), false, 200, false, true).unwrap(),
+            decide(&plain, Some(&session), false, 200, consent(false, true)).unwrap(),
             Next::Issue
         );
         let none = request(
@@ -474,20 +503,20 @@ mod tests {
             None,
         );
         assert_eq!(
-            decide(&none, None, false, 200, true, false)
+            decide(&none, None, false, 200, consent(true, false))
                 .unwrap_err()
                 .code,
             ErrorCode::LoginRequired
         );
         assert_eq!(
-            decide(&none, Some(&session), false, 200, false, false)
+            decide(&none, Some(&session), false, 200, consent(false, false))
                 .unwrap_err()
                 .code,
             ErrorCode::ConsentRequired
         );
         let aged = request(Prompt::default(), Some(50));
         assert_eq!(
-            decide(&aged, Some(&session), false, 200, true, false).unwrap(),
+            decide(&aged, Some(&session), false, 200, consent(true, false)).unwrap(),
             Next::Login
         );
         let fresh = SessionView {
@@ -495,7 +524,7 @@ mod tests {
             ..session.clone()
         };
         assert_eq!(
-            decide(&aged, Some(&fresh), true, 300, true, false).unwrap(),
+            decide(&aged, Some(&fresh), true, 300, consent(true, false)).unwrap(),
             Next::Issue
         );
         let zero = request(Prompt::default(), Some(0));
@@ -504,11 +533,11 @@ mod tests {
             ..session.clone()
         };
         assert_eq!(
-            decide(&zero, Some(&just_now), false, 200, true, false).unwrap(),
+            decide(&zero, Some(&just_now), false, 200, consent(true, false)).unwrap(),
             Next::Login
         );
         assert_eq!(
-            decide(&zero, Some(&just_now), true, 200, true, false).unwrap(),
+            decide(&zero, Some(&just_now), true, 200, consent(true, false)).unwrap(),
             Next::Issue
         );
         let login = request(
@@ -519,11 +548,11 @@ mod tests {
             None,
         );
         assert_eq!(
-            decide(&login, Some(&session), false, 200, true, false).unwrap(),
+            decide(&login, Some(&session), false, 200, consent(true, false)).unwrap(),
             Next::Login
         );
         assert_eq!(
-            decide(&login, Some(&fresh), true, 201, true, false).unwrap(),
+            decide(&login, Some(&fresh), true, 201, consent(true, false)).unwrap(),
             Next::Issue
         );
     }

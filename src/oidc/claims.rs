@@ -6,12 +6,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256, Sha512};
 
-use crate::config::SigningAlg;
 use crate::domain::ScopeSet;
-use crate::store::UserRow;
+use crate::domain::SigningAlg;
+use crate::domain::User;
 
 /// The claims a user's granted scopes release (without `sub`).
-pub fn user_claims(user: &UserRow, roles: &[String], scope: &ScopeSet) -> Map<String, Value> {
+pub fn user_claims(user: &User, scope: &ScopeSet) -> Map<String, Value> {
     let mut claims = Map::new();
     if scope.contains("profile") {
         let name = user.name.clone().unwrap_or_else(|| user.username.clone());
@@ -21,10 +21,10 @@ pub fn user_claims(user: &UserRow, roles: &[String], scope: &ScopeSet) -> Map<St
     }
     if scope.contains("email") {
         claims.insert("email".into(), json!(user.email));
-        claims.insert("email_verified".into(), json!(user.email_verified != 0));
+        claims.insert("email_verified".into(), json!(user.email_verified));
     }
     if scope.contains("roles") {
-        claims.insert("roles".into(), json!(roles));
+        claims.insert("roles".into(), json!(user.roles));
     }
     claims
 }
@@ -56,6 +56,8 @@ pub struct IdTokenFacts<'a> {
     pub auth_time: i64,
     /// Authentication methods.
     pub amr: &'a str,
+    /// Authentication context class reached.
+    pub acr: &'a str,
     /// Nonce of the authorization request.
     pub nonce: Option<&'a str>,
     /// Session id.
@@ -76,6 +78,9 @@ pub fn id_token(facts: &IdTokenFacts<'_>, profile: Map<String, Value>) -> Value 
     claims.insert("auth_time".into(), json!(facts.auth_time));
     let amr: Vec<&str> = facts.amr.split(' ').filter(|m| !m.is_empty()).collect();
     claims.insert("amr".into(), json!(amr));
+    if !facts.acr.is_empty() {
+        claims.insert("acr".into(), json!(facts.acr));
+    }
     if let Some(nonce) = facts.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }

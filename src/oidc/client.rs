@@ -1,126 +1,16 @@
-//! The registered client as the protocol sees it.
+//! The protocol's view of a registered client: which grants it may use (RFC 6749 §5.2).
+
+pub use crate::domain::{Client, GrantType};
 
 use super::{ErrorCode, OAuthError};
-use crate::config::SigningAlg;
-use crate::domain::{RedirectUri, ScopeSet};
-use crate::store::ClientRow;
 
-/// Grant types a client may be registered for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantType {
-    /// RFC 6749 §4.1.
-    AuthorizationCode,
-    /// RFC 6749 §6.
-    RefreshToken,
-    /// RFC 6749 §4.4.
-    ClientCredentials,
-}
-
-impl GrantType {
-    /// Every grant type.
-    pub const ALL: [GrantType; 3] = [
-        GrantType::AuthorizationCode,
-        GrantType::RefreshToken,
-        GrantType::ClientCredentials,
-    ];
-
-    /// The `grant_type` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GrantType::AuthorizationCode => "authorization_code",
-            GrantType::RefreshToken => "refresh_token",
-            GrantType::ClientCredentials => "client_credentials",
-        }
+/// RFC 6749 §5.2: `unauthorized_client` unless the client is registered for `grant`.
+pub fn require_grant(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
+    if client.allows(grant) {
+        return Ok(());
     }
-
-    /// Parses a `grant_type` value.
-    pub fn parse(value: &str) -> Option<GrantType> {
-        Self::ALL.into_iter().find(|g| g.as_str() == value)
-    }
-}
-
-/// A registered client.
-#[derive(Debug, Clone)]
-pub struct Client {
-    /// client_id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// SHA-256 hex of the secret (confidential clients).
-    pub secret_hash: Option<String>,
-    /// Public clients have no secret and must use PKCE.
-    pub public: bool,
-    /// Registered redirect URIs.
-    pub redirect_uris: Vec<RedirectUri>,
-    /// Registered post-logout redirect URIs.
-    pub post_logout_redirect_uris: Vec<RedirectUri>,
-    /// Allowed grant types.
-    pub grant_types: Vec<GrantType>,
-    /// Allowed scopes.
-    pub scopes: ScopeSet,
-    /// The client's own roles (client_credentials tokens).
-    pub roles: Vec<String>,
-    /// Users are not asked for consent.
-    pub skip_consent: bool,
-    /// ID token signing algorithm.
-    pub id_token_alg: SigningAlg,
-}
-
-fn words(s: &str) -> impl Iterator<Item = &str> {
-    s.split(' ').filter(|w| !w.is_empty())
-}
-
-impl Client {
-    /// Reads a stored client; values that no longer parse are dropped rather than trusted.
-    pub fn from_row(row: ClientRow) -> Client {
-        Client {
-            redirect_uris: words(&row.redirect_uris)
-                .filter_map(|u| RedirectUri::parse(u).ok())
-                .collect(),
-            post_logout_redirect_uris: words(&row.post_logout_redirect_uris)
-                .filter_map(|u| RedirectUri::parse(u).ok())
-                .collect(),
-            grant_types: words(&row.grant_types)
-                .filter_map(GrantType::parse)
-                .collect(),
-            scopes: ScopeSet::from_stored(&row.scopes),
-            roles: words(&row.roles).map(str::to_string).collect(),
-            skip_consent: row.skip_consent != 0,
-            id_token_alg: SigningAlg::parse(&row.id_token_alg).unwrap_or(SigningAlg::RS256),
-            public: row.public != 0,
-            secret_hash: row.secret_hash,
-            name: row.name,
-            id: row.id,
-        }
-    }
-
-    /// RFC 9700 §4.1.3: the redirect URI must match a registered one exactly.
-    pub fn registered_redirect_uri(&self, candidate: &str) -> Option<&RedirectUri> {
-        self.redirect_uris
-            .iter()
-            .find(|u| u.matches_exactly(candidate))
-    }
-
-    /// RP-Initiated Logout §3: the post-logout URI must match a registered one exactly.
-    pub fn registered_post_logout_uri(&self, candidate: &str) -> Option<&RedirectUri> {
-        self.post_logout_redirect_uris
-            .iter()
-            .find(|u| u.matches_exactly(candidate))
-    }
-
-    /// Whether the client may use a grant type.
-    pub fn allows(&self, grant: GrantType) -> bool {
-        self.grant_types.contains(&grant)
-    }
-
-    /// RFC 6749 §5.2: `unauthorized_client` unless the client is registered for `grant`.
-    pub fn require_grant(&self, grant: GrantType) -> Result<(), OAuthError> {
-        if self.allows(grant) {
-            return Ok(());
-        }
-        Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            format!("this client may not use the {} grant", grant.as_str()),
-        ))
-    }
+    Err(OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        format!("this client may not use the {} grant", grant.as_str()),
+    ))
 }

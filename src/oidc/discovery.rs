@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::auth::session::ACR_PASSWORD;
+
 use super::scopes;
 
 /// Endpoint paths, relative to the issuer.
@@ -36,6 +38,7 @@ pub fn document(issuer: &str) -> Value {
         "auth_time",
         "nonce",
         "amr",
+        "acr",
         "azp",
         "sid",
         "at_hash",
@@ -64,6 +67,7 @@ pub fn document(issuer: &str) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "acr_values_supported": [ACR_PASSWORD],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::OAuthError;
 use super::client::Client;
 use super::id_token_hint::IdTokenHint;
 use super::params::Params;
-use super::{OAuthError, Provider};
+use crate::signing::KeyRing;
 
 /// A validated logout request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,65 +45,62 @@ impl EndSessionRequest {
     }
 }
 
-impl Provider {
-    /// Validates the parameters of an end-session request.
-    pub async fn check_end_session(
-        &self,
-        params: &Params,
-    ) -> Result<EndSessionRequest, OAuthError> {
-        let hint = match params.get("id_token_hint") {
-            Some(h) => Some(
-                IdTokenHint::verify(h, &self.keys, &self.issuer).ok_or_else(|| {
-                    OAuthError::invalid_request(
-                        "id_token_hint is not an ID token issued by this server",
-                    )
-                })?,
-            ),
-            None => None,
-        };
-        let client_id = match (params.get("client_id"), &hint) {
-            (Some(id), Some(h)) if !h.issued_to(id) => {
-                return Err(OAuthError::invalid_request(
-                    "client_id does not match the id_token_hint",
-                ));
-            }
-            (Some(id), _) => Some(id.to_string()),
-            (None, Some(h)) if h.aud.len() == 1 => h.aud.first().cloned(),
-            (None, _) => None,
-        };
-        let client = match &client_id {
-            Some(id) => Some(
-                self.db
-                    .find_client(id)
-                    .await?
-                    .map(Client::from_row)
-                    .ok_or_else(|| OAuthError::invalid_request("unknown client_id"))?,
-            ),
-            None => None,
-        };
-        let post_logout_redirect_uri = match params.get("post_logout_redirect_uri") {
-            None => None,
-            Some(uri) => {
-                let client = client.as_ref().ok_or_else(|| {
-                    OAuthError::invalid_request(
-                        "post_logout_redirect_uri needs id_token_hint or client_id",
-                    )
-                })?;
-                let registered = client.registered_post_logout_uri(uri).ok_or_else(|| {
-                    OAuthError::invalid_request(
-                        "post_logout_redirect_uri is not registered for this client",
-                    )
-                })?;
-                Some(registered.as_str().to_string())
-            }
-        };
-        Ok(EndSessionRequest {
-            client_name: client.as_ref().map(|c| c.name.clone()),
-            client_id,
-            hint_sub: hint.as_ref().map(|h| h.sub.clone()),
-            hint_sid: hint.and_then(|h| h.sid),
-            post_logout_redirect_uri,
-            state: params.get("state").map(str::to_string),
-        })
-    }
+/// RP-Initiated Logout §2: verifies `id_token_hint` (our own ID token, expired or not) and
+/// settles which client the request names; `client_id` must agree with the hint.
+pub fn requested_client(
+    params: &Params,
+    keys: &KeyRing,
+    issuer: &str,
+) -> Result<(Option<IdTokenHint>, Option<String>), OAuthError> {
+    let hint = match params.get("id_token_hint") {
+        Some(h) => Some(IdTokenHint::verify(h, keys, issuer).ok_or_else(|| {
+            OAuthError::invalid_request("id_token_hint is not an ID token issued by this server")
+        })?),
+        None => None,
+    };
+    let client_id = match (params.get("client_id"), &hint) {
+        (Some(id), Some(h)) if !h.issued_to(id) => {
+            return Err(OAuthError::invalid_request(
+                "client_id does not match the id_token_hint",
+            ));
+        }
+        (Some(id), _) => Some(id.to_string()),
+        (None, Some(h)) if h.aud.len() == 1 => h.aud.first().cloned(),
+        (None, _) => None,
+    };
+    Ok((hint, client_id))
+}
+
+/// RP-Initiated Logout §3: the validated request, given the client `client_id` named (`None`
+/// when it names none; the caller refuses an unknown one).
+pub fn validate(
+    params: &Params,
+    hint: Option<IdTokenHint>,
+    client_id: Option<String>,
+    client: Option<&Client>,
+) -> Result<EndSessionRequest, OAuthError> {
+    let post_logout_redirect_uri = match params.get("post_logout_redirect_uri") {
+        None => None,
+        Some(uri) => {
+            let client = client.ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "post_logout_redirect_uri needs id_token_hint or client_id",
+                )
+            })?;
+            let registered = client.registered_post_logout_uri(uri).ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "post_logout_redirect_uri is not registered for this client",
+                )
+            })?;
+            Some(registered.as_str().to_string())
+        }
+    };
+    Ok(EndSessionRequest {
+        client_name: client.map(|c| c.name.clone()),
+        client_id,
+        hint_sub: hint.as_ref().map(|h| h.sub.clone()),
+        hint_sid: hint.and_then(|h| h.sid),
+        post_logout_redirect_uri,
+        state: params.get("state").map(str::to_string),
+    })
 }

@@ -155,9 +155,6 @@ impl From<StoreError> for OAuthError {
 
 impl From<crate::signing::KeyError> for OAuthError {
     fn from(e: crate::signing::KeyError) -> Self {
-        match e {
-            crate::signing::KeyError::Store(store) => store.into(),
-            other => Self::server_error(other),
-        }
+        Self::server_error(e)
     }
 }

@@ -1,6 +1,6 @@
-//! The OAuth 2.0 / OpenID Connect rules: request validation, client authentication, grants,
-//! token contents, discovery. No HTTP or SQL types here: handlers in `web::oidc` adapt
-//! requests to these functions, and storage goes through [`crate::store::Db`].
+//! The OAuth 2.0 / OpenID Connect rules: request validation, client authentication, grant
+//! rules, token contents, discovery. No HTTP or SQL types and no storage here: the use cases
+//! in `services` load and store, and call these functions to decide and to mint.
 
 pub mod authorize;
 pub mod claims;
@@ -15,10 +15,8 @@ pub mod introspect;
 pub mod params;
 pub mod pkce;
 pub mod provider;
-pub mod registration;
 pub mod scopes;
 pub mod tokens;
-pub mod userinfo;
 
 pub use error::{ErrorCode, OAuthError};
 pub use provider::Provider;

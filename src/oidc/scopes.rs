@@ -16,17 +16,3 @@ pub fn claims_of(scope: &str) -> &'static [&'static str] {
         _ => &[],
     }
 }
-
-/// What a scope shares, in plain words.
-pub fn describe(scope: &str) -> String {
-    match scope {
-        "openid" => "Know who you are (a stable identifier for your account)".into(),
-        "profile" => "Your name and username".into(),
-        "email" => "Your email address".into(),
-        "roles" => "Your roles (such as admin or user)".into(),
-        "offline_access" => {
-            "Stay connected while you are away (keep access until you sign out)".into()
-        }
-        other => format!("Access to \u{201c}{other}\u{201d}"),
-    }
-}

@@ -1,11 +1,11 @@
 //! Removal of expired rows. Idempotent deletes, so every node may run it at once.
 
-use super::{Db, StoreResult};
+use super::{StoreResult, Tx};
 
-impl Db {
+impl Tx {
     /// Deletes expired sessions, interactions, codes, refresh tokens, revoked-token marks and
     /// grants that nothing can use any more. Returns how many rows went.
-    pub async fn delete_expired(&self, now: i64) -> StoreResult<u64> {
+    pub async fn delete_expired(&mut self, now: i64) -> StoreResult<u64> {
         let statements = [
             "DELETE FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1",
             "DELETE FROM interactions WHERE expires_at <= $1",
@@ -18,7 +18,7 @@ impl Db {
         for sql in statements {
             removed += sqlx::query(sql)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(self.c())
                 .await?
                 .rows_affected();
         }

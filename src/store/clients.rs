@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, StoreResult, flag};
+use super::{StoreResult, Tx, flag};
 
 /// A stored client.
 #[derive(Debug, Clone, FromRow)]
@@ -34,20 +34,12 @@ pub struct ClientRow {
     pub created_at: i64,
 }
 
-/// A client to insert.
-#[derive(Debug, Clone)]
-pub struct NewClient {
-    /// The row to insert (created_at included).
-    pub row: ClientRow,
-}
-
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
      grant_types, scopes, roles, skip_consent, id_token_alg, created_at";
 
-impl Db {
+impl Tx {
     /// Inserts a client.
-    pub async fn insert_client(&self, client: &NewClient) -> StoreResult<()> {
-        let c = &client.row;
+    pub async fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
              grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at) \
@@ -65,39 +57,39 @@ impl Db {
         .bind(flag(c.skip_consent != 0))
         .bind(&c.id_token_alg)
         .bind(c.created_at)
-        .execute(&self.pool)
+        .execute(self.c())
         .await?;
         Ok(())
     }
 
     /// Finds a client by id.
-    pub async fn find_client(&self, id: &str) -> StoreResult<Option<ClientRow>> {
+    pub async fn find_client(&mut self, id: &str) -> StoreResult<Option<ClientRow>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.c())
             .await?)
     }
 
     /// Every client, by id.
-    pub async fn list_clients(&self) -> StoreResult<Vec<ClientRow>> {
+    pub async fn list_clients(&mut self) -> StoreResult<Vec<ClientRow>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY id");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+            .fetch_all(self.c())
             .await?)
     }
 
     /// How many clients exist.
-    pub async fn count_clients(&self) -> StoreResult<i64> {
+    pub async fn count_clients(&mut self) -> StoreResult<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM clients")
-            .fetch_one(&self.pool)
+            .fetch_one(self.c())
             .await?;
         Ok(n)
     }
 
     /// Replaces a client's secret hash; false when no such client.
     pub async fn set_client_secret(
-        &self,
+        &mut self,
         id: &str,
         secret_hash: &str,
         now: i64,
@@ -108,16 +100,32 @@ impl Db {
         .bind(secret_hash)
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(self.c())
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
+    /// Replaces the scopes a client may ask for.
+    pub async fn update_client_scopes(
+        &mut self,
+        id: &str,
+        scopes: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE clients SET scopes = $1, updated_at = $2 WHERE id = $3")
+            .bind(scopes)
+            .bind(now)
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
     /// Deletes a client and, by cascade, its grants, codes and consents.
-    pub async fn delete_client(&self, id: &str) -> StoreResult<bool> {
+    pub async fn delete_client(&mut self, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM clients WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.c())
             .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, GrantFacts, StoreResult};
+use super::{GrantFacts, StoreResult, Tx};
 
 /// A code joined with its grant.
 #[derive(Debug, Clone, FromRow)]
@@ -41,9 +41,9 @@ pub struct NewCode {
     pub expires_at: i64,
 }
 
-impl Db {
+impl Tx {
     /// Inserts a code.
-    pub async fn insert_code(&self, code: &NewCode) -> StoreResult<()> {
+    pub async fn insert_code(&mut self, code: &NewCode) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO codes (code_hash, grant_id, redirect_uri, code_challenge, nonce, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -54,31 +54,31 @@ impl Db {
         .bind(&code.code_challenge)
         .bind(&code.nonce)
         .bind(code.expires_at)
-        .execute(&self.pool)
+        .execute(self.c())
         .await?;
         Ok(())
     }
 
     /// Finds a code with its grant.
-    pub async fn find_code(&self, code_hash: &str) -> StoreResult<Option<CodeRow>> {
+    pub async fn find_code(&mut self, code_hash: &str) -> StoreResult<Option<CodeRow>> {
         Ok(sqlx::query_as(
             "SELECT c.grant_id, g.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.expires_at, \
-             c.consumed_at, g.user_id, g.session_id, g.scope, g.auth_time, g.amr, g.revoked_at \
+             c.consumed_at, g.user_id, g.session_id, g.scope, g.auth_time, g.amr, g.acr, g.revoked_at \
              FROM codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1",
         )
         .bind(code_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.c())
         .await?)
     }
 
     /// Marks a code used. True for exactly one caller, however many nodes race for it.
-    pub async fn consume_code(&self, code_hash: &str, now: i64) -> StoreResult<bool> {
+    pub async fn consume_code(&mut self, code_hash: &str, now: i64) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL",
         )
         .bind(now)
         .bind(code_hash)
-        .execute(&self.pool)
+        .execute(self.c())
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -1,11 +1,11 @@
 //! Remembered consent: which scopes a user allowed a client.
 
-use super::{Db, StoreResult};
+use super::{StoreResult, Tx};
 
-impl Db {
+impl Tx {
     /// The scopes a user allowed a client, if any.
     pub async fn find_consent(
-        &self,
+        &mut self,
         user_id: &str,
         client_id: &str,
     ) -> StoreResult<Option<String>> {
@@ -13,14 +13,14 @@ impl Db {
             sqlx::query_as("SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2")
                 .bind(user_id)
                 .bind(client_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.c())
                 .await?;
         Ok(row.map(|(s,)| s))
     }
 
     /// Records (or replaces) the scopes a user allowed a client.
     pub async fn save_consent(
-        &self,
+        &mut self,
         user_id: &str,
         client_id: &str,
         scope: &str,
@@ -34,7 +34,7 @@ impl Db {
         .bind(client_id)
         .bind(scope)
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.c())
         .await?;
         Ok(())
     }

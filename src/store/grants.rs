@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, StoreResult};
+use super::{StoreResult, Tx};
 
 /// What a grant records about the authorization; codes and refresh tokens read it by a join.
 #[derive(Debug, Clone, FromRow)]
@@ -20,6 +20,8 @@ pub struct GrantFacts {
     pub auth_time: i64,
     /// Authentication methods.
     pub amr: String,
+    /// Authentication context class reached.
+    pub acr: String,
     /// Set when the grant was revoked.
     pub revoked_at: Option<i64>,
 }
@@ -37,13 +39,13 @@ pub struct NewGrant {
     pub now: i64,
 }
 
-impl Db {
+impl Tx {
     /// Inserts a grant.
-    pub async fn insert_grant(&self, grant: &NewGrant) -> StoreResult<()> {
+    pub async fn insert_grant(&mut self, grant: &NewGrant) -> StoreResult<()> {
         let g = &grant.facts;
         sqlx::query(
-            "INSERT INTO grants (id, client_id, user_id, session_id, scope, auth_time, amr, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO grants (id, client_id, user_id, session_id, scope, auth_time, amr, acr, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&grant.id)
         .bind(&g.client_id)
@@ -52,19 +54,63 @@ impl Db {
         .bind(&g.scope)
         .bind(g.auth_time)
         .bind(&g.amr)
+        .bind(&g.acr)
         .bind(grant.now)
         .bind(grant.expires_at)
-        .execute(&self.pool)
+        .execute(self.c())
         .await?;
         Ok(())
     }
 
+    /// Revokes every live grant of a user.
+    pub async fn revoke_user_grants(&mut self, user_id: &str, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Revokes the live grants issued under a session; offline ones (`offline_access`) only
+    /// when `include_offline`.
+    pub async fn revoke_session_grants(
+        &mut self,
+        session_id: &str,
+        include_offline: bool,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL \
+             AND ($3 = 1 OR (' ' || scope || ' ') NOT LIKE '% offline_access %')",
+        )
+        .bind(now)
+        .bind(session_id)
+        .bind(super::flag(include_offline))
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Moves the grants of a session to the session that replaces it in the same browser,
+    /// so that signing out of the new one reaches them too.
+    pub async fn move_session_grants(&mut self, from: &str, to: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE grants SET session_id = $1 WHERE session_id = $2")
+            .bind(to)
+            .bind(from)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
     /// Revokes a grant.
-    pub async fn revoke_grant(&self, id: &str, now: i64) -> StoreResult<()> {
+    pub async fn revoke_grant(&mut self, id: &str, now: i64) -> StoreResult<()> {
         sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.c())
             .await?;
         Ok(())
     }
@@ -72,7 +118,7 @@ impl Db {
     /// Whether an access token is still good: its grant (if any) is live and its `jti` was
     /// not revoked. One round trip, on the userinfo and introspection paths.
     pub async fn access_token_is_live(
-        &self,
+        &mut self,
         grant_id: Option<&str>,
         jti: &str,
         now: i64,
@@ -85,17 +131,17 @@ impl Db {
         .bind(grant_id.unwrap_or(""))
         .bind(jti)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(self.c())
         .await?;
         Ok(revoked == 0 && (grant_id.is_none() || grant_live == 1))
     }
 
     /// Revokes one access token until it would have expired anyway (RFC 7009).
-    pub async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+    pub async fn revoke_access_token(&mut self, jti: &str, expires_at: i64) -> StoreResult<()> {
         sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(jti)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(self.c())
             .await?;
         Ok(())
     }

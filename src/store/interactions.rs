@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, StoreResult};
+use super::{StoreResult, Tx};
 
 /// A parked authorization request.
 #[derive(Debug, Clone, FromRow)]
@@ -21,9 +21,9 @@ pub struct InteractionRow {
     pub expires_at: i64,
 }
 
-impl Db {
+impl Tx {
     /// Parks a request.
-    pub async fn insert_interaction(&self, row: &InteractionRow) -> StoreResult<()> {
+    pub async fn insert_interaction(&mut self, row: &InteractionRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO interactions (id, client_id, request, prior_session_id, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -34,14 +34,14 @@ impl Db {
         .bind(&row.prior_session_id)
         .bind(row.created_at)
         .bind(row.expires_at)
-        .execute(&self.pool)
+        .execute(self.c())
         .await?;
         Ok(())
     }
 
     /// Finds a request that has not expired.
     pub async fn find_interaction(
-        &self,
+        &mut self,
         id: &str,
         now: i64,
     ) -> StoreResult<Option<InteractionRow>> {
@@ -50,15 +50,15 @@ impl Db {
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.c())
         .await?)
     }
 
     /// Removes a finished request.
-    pub async fn delete_interaction(&self, id: &str) -> StoreResult<()> {
+    pub async fn delete_interaction(&mut self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM interactions WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.c())
             .await?;
         Ok(())
     }

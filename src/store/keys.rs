@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, StoreResult};
+use super::{StoreResult, Tx};
 
 /// A stored signing key.
 #[derive(Debug, Clone, FromRow)]
@@ -24,19 +24,19 @@ pub struct KeyRow {
     pub activate_at: i64,
 }
 
-impl Db {
+impl Tx {
     /// Every key, oldest generation first.
-    pub async fn list_keys(&self) -> StoreResult<Vec<KeyRow>> {
+    pub async fn list_keys(&mut self) -> StoreResult<Vec<KeyRow>> {
         Ok(sqlx::query_as(
             "SELECT kid, alg, generation, private_jwe, public_jwk, created_at, activate_at \
              FROM signing_keys ORDER BY alg, generation",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.c())
         .await?)
     }
 
     /// Inserts a key unless its generation exists already; true when this call won.
-    pub async fn insert_key(&self, key: &KeyRow) -> StoreResult<bool> {
+    pub async fn insert_key(&mut self, key: &KeyRow) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO signing_keys (kid, alg, generation, private_jwe, public_jwk, created_at, activate_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -48,17 +48,17 @@ impl Db {
         .bind(&key.public_jwk)
         .bind(key.created_at)
         .bind(key.activate_at)
-        .execute(&self.pool)
+        .execute(self.c())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Deletes keys that no token can still need.
-    pub async fn delete_keys(&self, kids: &[String]) -> StoreResult<()> {
+    pub async fn delete_keys(&mut self, kids: &[String]) -> StoreResult<()> {
         for kid in kids {
             sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
                 .bind(kid)
-                .execute(&self.pool)
+                .execute(self.c())
                 .await?;
         }
         Ok(())

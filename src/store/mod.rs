@@ -2,6 +2,7 @@
 //! PostgreSQL (`$n` placeholders work on both); only the DDL in `migrations/` is per backend.
 //! Times are Unix seconds and flags are 0/1 integers so both backends decode the same types.
 
+mod audit;
 mod cleanup;
 mod clients;
 mod codes;
@@ -10,6 +11,7 @@ mod grants;
 mod interactions;
 mod keys;
 mod refresh_tokens;
+mod scopes;
 mod sessions;
 mod users;
 
@@ -18,12 +20,14 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use clients::{ClientRow, NewClient};
+pub use audit::{AuditFilter, AuditRow, NewAuditEvent};
+pub use clients::ClientRow;
 pub use codes::{CodeRow, NewCode};
 pub use grants::{GrantFacts, NewGrant};
 pub use interactions::InteractionRow;
 pub use keys::KeyRow;
 pub use refresh_tokens::{RefreshRow, RotateOutcome};
+pub use scopes::ScopeRow;
 pub use sessions::{NewSession, SessionRow};
 pub use users::{NewUser, RoleRow, UserRow};
 
@@ -187,15 +191,27 @@ impl Db {
         }
     }
 
-    /// Starts a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later fails
-    /// with "database is locked" when another connection wrote in between, instead of waiting
-    /// for the busy timeout.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    /// Opens a write transaction: every store call a use case makes goes through it, and
+    /// nothing is visible to others until [`Tx::commit`]. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later
+    /// fails with "database is locked" when another connection wrote in between, instead of
+    /// waiting for the busy timeout.
+    pub async fn write(&self) -> StoreResult<Tx> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx {
+            conn: Conn::Write(tx),
+        })
+    }
+
+    /// A connection for reads: each statement stands alone, no lock is held between them.
+    /// The hot paths (token, userinfo, introspection) read through one of these.
+    pub async fn read(&self) -> StoreResult<Tx> {
+        Ok(Tx {
+            conn: Conn::Read(self.pool.acquire().await?),
+        })
     }
 
     /// Which backend this is.
@@ -212,6 +228,48 @@ impl Db {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// What a [`Tx`] runs its statements on.
+enum Conn {
+    Write(sqlx::Transaction<'static, sqlx::Any>),
+    Read(sqlx::pool::PoolConnection<sqlx::Any>),
+}
+
+/// One unit of work on the database, handed out by [`Db::write`] or [`Db::read`]. Every
+/// query of the store is a method of `Tx`, so a use case passes the same one to each call
+/// and the calls commit or roll back together. Dropping a write `Tx` without committing
+/// rolls it back.
+pub struct Tx {
+    conn: Conn,
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.conn {
+            Conn::Write(_) => "write",
+            Conn::Read(_) => "read",
+        };
+        write!(f, "Tx({kind})")
+    }
+}
+
+impl Tx {
+    /// The connection the next statement runs on.
+    fn c(&mut self) -> &mut sqlx::AnyConnection {
+        match &mut self.conn {
+            Conn::Write(tx) => tx,
+            Conn::Read(conn) => conn,
+        }
+    }
+
+    /// Makes the writes of this unit of work durable and visible (a no-op for reads).
+    pub async fn commit(self) -> StoreResult<()> {
+        if let Conn::Write(tx) = self.conn {
+            tx.commit().await?;
+        }
+        Ok(())
     }
 }
 

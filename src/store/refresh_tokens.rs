@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, GrantFacts, StoreResult};
+use super::{GrantFacts, StoreResult, Tx};
 
 /// A refresh token joined with its grant.
 #[derive(Debug, Clone, FromRow)]
@@ -28,62 +28,60 @@ pub enum RotateOutcome {
     AlreadyUsed,
 }
 
-impl Db {
+impl Tx {
     /// Stores a new refresh token for a grant and extends the grant to its expiry.
     pub async fn insert_refresh_token(
-        &self,
+        &mut self,
         token_hash: &str,
         grant_id: &str,
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        insert_token(&mut tx, token_hash, grant_id, now, expires_at).await?;
-        tx.commit().await?;
-        Ok(())
+        insert_token(self.c(), token_hash, grant_id, now, expires_at).await
     }
 
     /// Finds a refresh token with its grant.
-    pub async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshRow>> {
+    pub async fn find_refresh_token(
+        &mut self,
+        token_hash: &str,
+    ) -> StoreResult<Option<RefreshRow>> {
         Ok(sqlx::query_as(
             "SELECT r.grant_id, r.expires_at, r.used_at, g.client_id, g.user_id, g.session_id, g.scope, \
-             g.auth_time, g.amr, g.revoked_at \
+             g.auth_time, g.amr, g.acr, g.revoked_at \
              FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.c())
         .await?)
     }
 
     /// Spends `old_hash` and stores `new_hash` in one transaction; exactly one concurrent
     /// caller gets [`RotateOutcome::Rotated`].
     pub async fn rotate_refresh_token(
-        &self,
+        &mut self,
         old_hash: &str,
         new_hash: &str,
         grant_id: &str,
         now: i64,
         expires_at: i64,
     ) -> StoreResult<RotateOutcome> {
-        let mut tx = self.begin_write().await?;
         let spent = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
         )
         .bind(now)
         .bind(old_hash)
-        .execute(&mut *tx)
+        .execute(self.c())
         .await?;
         if spent.rows_affected() != 1 {
             return Ok(RotateOutcome::AlreadyUsed);
         }
-        insert_token(&mut tx, new_hash, grant_id, now, expires_at).await?;
-        tx.commit().await?;
+        insert_token(self.c(), new_hash, grant_id, now, expires_at).await?;
         Ok(RotateOutcome::Rotated)
     }
 }
 
 async fn insert_token(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conn: &mut sqlx::AnyConnection,
     token_hash: &str,
     grant_id: &str,
     now: i64,
@@ -94,12 +92,12 @@ async fn insert_token(
         .bind(grant_id)
         .bind(now)
         .bind(expires_at)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     sqlx::query("UPDATE grants SET expires_at = $1 WHERE id = $2 AND expires_at < $1")
         .bind(expires_at)
         .bind(grant_id)
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }

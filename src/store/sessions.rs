@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, StoreResult, flag};
+use super::{StoreResult, Tx, flag};
 
 /// A stored session.
 #[derive(Debug, Clone, FromRow)]
@@ -16,6 +16,11 @@ pub struct SessionRow {
     pub auth_time: i64,
     /// Space-separated authentication methods (RFC 8176).
     pub amr: String,
+    /// The Authentication Context Class Reference the sign-in met.
+    pub acr: String,
+    /// `complete`, or the step still missing (`second_factor`): a half-signed-in session
+    /// serves only that step.
+    pub stage: String,
     /// 1 when "remember me" was chosen.
     pub remember: i64,
     /// Last time the session was used (coarse).
@@ -24,6 +29,10 @@ pub struct SessionRow {
     pub idle_expires_at: i64,
     /// Ends at this time at the latest.
     pub expires_at: i64,
+    /// Client IP at sign-in.
+    pub ip: Option<String>,
+    /// User agent at sign-in.
+    pub user_agent: Option<String>,
 }
 
 /// A session to insert.
@@ -35,83 +44,81 @@ pub struct NewSession {
     pub secret_hash: String,
 }
 
-impl Db {
-    /// Inserts a session, deleting the one it replaces (if any) in the same transaction, so
-    /// the old cookie stops working at the moment the new one is issued.
-    pub async fn insert_session(
-        &self,
-        session: &NewSession,
-        replaces: Option<&str>,
-    ) -> StoreResult<()> {
+impl Tx {
+    /// Inserts a session.
+    pub async fn insert_session(&mut self, session: &NewSession) -> StoreResult<()> {
         let s = &session.row;
-        let mut tx = self.begin_write().await?;
-        if let Some(old) = replaces {
-            sqlx::query("DELETE FROM sessions WHERE id = $1")
-                .bind(old)
-                .execute(&mut *tx)
-                .await?;
-        }
         sqlx::query(
-            "INSERT INTO sessions (id, secret_hash, user_id, auth_time, amr, remember, created_at, \
-             last_seen_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $4, $7, $8, $9)",
+            "INSERT INTO sessions (id, secret_hash, user_id, auth_time, amr, acr, stage, remember, \
+             created_at, last_seen_at, idle_expires_at, expires_at, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $4, $9, $10, $11, $12, $13)",
         )
         .bind(&s.id)
         .bind(&session.secret_hash)
         .bind(&s.user_id)
         .bind(s.auth_time)
         .bind(&s.amr)
+        .bind(&s.acr)
+        .bind(&s.stage)
         .bind(flag(s.remember != 0))
         .bind(s.last_seen_at)
         .bind(s.idle_expires_at)
         .bind(s.expires_at)
-        .execute(&mut *tx)
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .execute(self.c())
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
-    /// Finds a live session by the hash of its cookie secret.
+    /// Finds a live session (complete or half signed in) by the hash of its cookie secret.
     pub async fn find_session(
-        &self,
+        &mut self,
         secret_hash: &str,
         now: i64,
     ) -> StoreResult<Option<SessionRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, user_id, auth_time, amr, remember, last_seen_at, idle_expires_at, expires_at \
+            "SELECT id, user_id, auth_time, amr, acr, stage, remember, last_seen_at, \
+             idle_expires_at, expires_at, ip, user_agent \
              FROM sessions WHERE secret_hash = $1 AND idle_expires_at > $2 AND expires_at > $2",
         )
         .bind(secret_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.c())
         .await?)
     }
 
     /// Records use of a session and pushes its idle deadline.
-    pub async fn touch_session(&self, id: &str, now: i64, idle_expires_at: i64) -> StoreResult<()> {
+    pub async fn touch_session(
+        &mut self,
+        id: &str,
+        now: i64,
+        idle_expires_at: i64,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
             .bind(now)
             .bind(idle_expires_at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.c())
             .await?;
         Ok(())
     }
 
-    /// Ends a session and revokes every grant issued under it (OIDC logout).
-    pub async fn end_session(&self, id: &str, now: i64) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
+    /// Deletes a session; false when it was already gone.
+    pub async fn delete_session(&mut self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(self.c())
             .await?;
-        sqlx::query(
-            "UPDATE grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes every session of a user; returns how many there were.
+    pub async fn delete_user_sessions(&mut self, user_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.c())
+            .await?;
+        Ok(done.rows_affected())
     }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Db, StoreError, StoreResult, flag};
+use super::{StoreError, StoreResult, Tx, flag};
 
 /// A stored user.
 #[derive(Debug, Clone, FromRow)]
@@ -29,7 +29,7 @@ pub struct UserRow {
 
 impl UserRow {
     /// Whether the account may sign in.
-    pub fn is_enabled(&self) -> bool {
+    pub fn is_enabled(&mut self) -> bool {
         self.enabled != 0
     }
 }
@@ -77,28 +77,32 @@ pub struct NewUser {
 const USER_COLUMNS: &str =
     "id, username, email, email_verified, name, password_hash, enabled, created_at, updated_at";
 
-impl Db {
-    /// Inserts a user with roles in one transaction. A taken username or e-mail, or an
-    /// unknown role, is a [`StoreError::Conflict`] naming it.
-    pub async fn insert_user(&self, user: &NewUser) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
+impl Tx {
+    /// Which of a username and an e-mail (both lower-cased) an existing account already
+    /// uses: `Some("username")`, `Some("email")` or `None`.
+    pub async fn taken_login(
+        &mut self,
+        username_normalized: &str,
+        email_normalized: &str,
+    ) -> StoreResult<Option<&'static str>> {
         let taken: Option<(String,)> = sqlx::query_as(
             "SELECT username_normalized FROM users WHERE username_normalized = $1 OR email_normalized = $2",
         )
-        .bind(&user.username_normalized)
-        .bind(&user.email_normalized)
-        .fetch_optional(&mut *tx)
+        .bind(username_normalized)
+        .bind(email_normalized)
+        .fetch_optional(self.c())
         .await?;
-        if let Some((name,)) = taken {
-            let what = if name == user.username_normalized {
+        Ok(taken.map(|(name,)| {
+            if name == username_normalized {
                 "username"
             } else {
                 "email"
-            };
-            return Err(StoreError::Conflict(format!(
-                "that {what} is already taken"
-            )));
-        }
+            }
+        }))
+    }
+
+    /// Inserts a user with roles (which must exist; see [`Tx::unknown_roles`]).
+    pub async fn insert_user(&mut self, user: &NewUser) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, username, username_normalized, email, email_normalized, \
              email_verified, name, password_hash, enabled, created_at, updated_at) \
@@ -112,36 +116,38 @@ impl Db {
         .bind(&user.name)
         .bind(&user.password_hash)
         .bind(user.now)
-        .execute(&mut *tx)
+        .execute(self.c())
         .await?;
-        insert_roles(&mut tx, &user.id, &user.roles).await?;
-        tx.commit().await?;
+        insert_roles(self.c(), &user.id, &user.roles).await?;
         Ok(())
     }
 
     /// Finds a user by lower-cased username or e-mail.
-    pub async fn find_user_by_login(&self, login_normalized: &str) -> StoreResult<Option<UserRow>> {
+    pub async fn find_user_by_login(
+        &mut self,
+        login_normalized: &str,
+    ) -> StoreResult<Option<UserRow>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE username_normalized = $1 OR email_normalized = $1"
         );
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(login_normalized)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.c())
             .await?)
     }
 
     /// Finds a user by id.
-    pub async fn find_user(&self, id: &str) -> StoreResult<Option<UserRow>> {
+    pub async fn find_user(&mut self, id: &str) -> StoreResult<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.c())
             .await?)
     }
 
     /// A user with their sorted role names, in one round trip (the token and userinfo paths).
     pub async fn find_user_with_roles(
-        &self,
+        &mut self,
         id: &str,
     ) -> StoreResult<Option<(UserRow, Vec<String>)>> {
         let rows: Vec<UserWithRole> = sqlx::query_as(
@@ -150,32 +156,32 @@ impl Db {
              FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role_name",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.c())
         .await?;
         let roles = rows.iter().filter_map(|r| r.role_name.clone()).collect();
         Ok(rows.into_iter().next().map(|r| (r.user, roles)))
     }
 
     /// The role names of a user, sorted.
-    pub async fn user_roles(&self, user_id: &str) -> StoreResult<Vec<String>> {
+    pub async fn user_roles(&mut self, user_id: &str) -> StoreResult<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT role_name FROM user_roles WHERE user_id = $1 ORDER BY role_name",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(self.c())
         .await?;
         Ok(rows.into_iter().map(|(r,)| r).collect())
     }
 
     /// Every user with their roles, by username.
-    pub async fn list_users(&self) -> StoreResult<Vec<(UserRow, Vec<String>)>> {
+    pub async fn list_users(&mut self) -> StoreResult<Vec<(UserRow, Vec<String>)>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username_normalized");
         let users: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+            .fetch_all(self.c())
             .await?;
         let pairs: Vec<(String, String)> =
             sqlx::query_as("SELECT user_id, role_name FROM user_roles ORDER BY role_name")
-                .fetch_all(&self.pool)
+                .fetch_all(self.c())
                 .await?;
         Ok(users
             .into_iter()
@@ -191,123 +197,112 @@ impl Db {
     }
 
     /// How many users exist.
-    pub async fn count_users(&self) -> StoreResult<i64> {
+    pub async fn count_users(&mut self) -> StoreResult<i64> {
         let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(self.c())
             .await?;
         Ok(n)
     }
 
     /// Replaces a user's password hash.
-    pub async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
+    pub async fn set_password_hash(
+        &mut self,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(hash)
             .bind(now)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(self.c())
             .await?;
         Ok(())
     }
 
     /// Replaces a user's roles in one transaction.
     pub async fn set_user_roles(
-        &self,
+        &mut self,
         user_id: &str,
         roles: &[String],
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(self.c())
             .await?;
-        insert_roles(&mut tx, user_id, roles).await?;
+        insert_roles(self.c(), user_id, roles).await?;
         sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(self.c())
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 
-    /// Enables or disables a user. Disabling also ends their sessions and revokes their grants.
+    /// Enables or disables a user (the use case ends their sessions and grants).
     pub async fn set_user_enabled(
-        &self,
+        &mut self,
         user_id: &str,
         enabled: bool,
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET enabled = $1, updated_at = $2 WHERE id = $3")
             .bind(flag(enabled))
             .bind(now)
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(self.c())
             .await?;
-        if !enabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
-    /// Deletes a user and, by cascade, everything that belongs to them.
-    pub async fn delete_user(&self, user_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM users WHERE id = $1")
+    /// Deletes a user; the rows that belong to them go with it (foreign keys cascade).
+    pub async fn delete_user(&mut self, user_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(self.c())
             .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     /// The role catalogue.
-    pub async fn list_roles(&self) -> StoreResult<Vec<RoleRow>> {
+    pub async fn list_roles(&mut self) -> StoreResult<Vec<RoleRow>> {
         Ok(
             sqlx::query_as("SELECT name, description FROM roles ORDER BY name")
-                .fetch_all(&self.pool)
+                .fetch_all(self.c())
                 .await?,
         )
     }
 
-    /// Adds a custom role.
-    pub async fn insert_role(&self, name: &str, description: &str, now: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO roles (name, description, created_at) VALUES ($1, $2, $3)")
-            .bind(name)
-            .bind(description)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict(format!("role '{name}' already exists"))
-                }
-                other => other,
-            })?;
-        Ok(())
+    /// Adds a custom role; false when the name is taken.
+    pub async fn insert_role(
+        &mut self,
+        name: &str,
+        description: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO roles (name, description, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(description)
+        .bind(now)
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Deletes a role; users and clients lose it.
-    pub async fn delete_role(&self, name: &str) -> StoreResult<bool> {
+    pub async fn delete_role(&mut self, name: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM roles WHERE name = $1")
             .bind(name)
-            .execute(&self.pool)
+            .execute(self.c())
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// The roles of `names` that are not in the catalogue.
-    pub async fn unknown_roles(&self, names: &[String]) -> StoreResult<Vec<String>> {
+    pub async fn unknown_roles(&mut self, names: &[String]) -> StoreResult<Vec<String>> {
         let known: Vec<String> = self
             .list_roles()
             .await?
@@ -323,7 +318,7 @@ impl Db {
 }
 
 async fn insert_roles(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conn: &mut sqlx::AnyConnection,
     user_id: &str,
     roles: &[String],
 ) -> StoreResult<()> {
@@ -331,7 +326,7 @@ async fn insert_roles(
         sqlx::query("INSERT INTO user_roles (user_id, role_name) VALUES ($1, $2)")
             .bind(user_id)
             .bind(role)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await
             .map_err(|e| match StoreError::from(e) {
                 StoreError::Conflict(_) => {

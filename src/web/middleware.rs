@@ -3,7 +3,6 @@
 //! safety net.
 
 use std::any::Any;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -73,7 +72,3 @@ pub fn panic_response(cause: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!(panic = %detail, "handler panicked");
     (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
 }
-
-/// How long a request (or the upload of its body) may take before the server gives up on it,
-/// so slow clients cannot hold connections forever.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

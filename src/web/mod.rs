@@ -1,7 +1,8 @@
-//! HTTP adapters: axum handlers that extract a request, call the protocol or account modules,
-//! and render the answer. No protocol rules and no SQL here.
+//! HTTP adapters: axum handlers that extract a request, call one use case of `services`, and
+//! render the answer. No protocol rules, no decisions and no storage here.
 
 pub mod csrf;
+pub mod extract;
 pub mod form;
 pub mod headers;
 pub mod middleware;
@@ -20,11 +21,18 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use crate::oidc::discovery::paths;
 use crate::state::AppState;
 
+/// Percent-encodes a value for a query string.
+pub fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
 /// The largest request body accepted (forms and token requests are small).
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// Every route of the server, with its middleware.
 pub fn router(state: AppState) -> Router {
+    let request_timeout =
+        std::time::Duration::from_secs(state.config.settings.request_timeout_secs);
     // Endpoints that browser apps (public clients) call with fetch: cross-origin reads are
     // allowed. None of them uses cookies, so no credentials are allowed with it.
     let cross_origin = Router::new()
@@ -90,10 +98,10 @@ pub fn router(state: AppState) -> Router {
             middleware::render_error_pages,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(RequestBodyTimeoutLayer::new(middleware::REQUEST_TIMEOUT))
+        .layer(RequestBodyTimeoutLayer::new(request_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            middleware::REQUEST_TIMEOUT,
+            request_timeout,
         ))
         .layer(headers::security_headers())
         .layer(middleware::trace_layer())

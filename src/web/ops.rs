@@ -16,9 +16,9 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// Readiness: the database answers and signing keys are loaded; 503 with a reason otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let reason = match state.db.ping().await {
+    let reason = match state.services.db().ping().await {
         Err(e) => Some(format!("database unreachable: {e}")),
-        Ok(()) if !state.keys.is_ready() => Some("signing keys not loaded".to_string()),
+        Ok(()) if !state.services.keys().is_ready() => Some("signing keys not loaded".to_string()),
         Ok(()) => None,
     };
     match reason {

@@ -284,34 +284,73 @@ impl TestApp {
 
     /// Creates a user through the same code the CLI uses.
     pub async fn create_user(&self, username: &str, password: &str, roles: &[&str]) -> String {
-        let account = tessera::auth::accounts::NewAccount {
+        let account = tessera::services::accounts::NewAccount {
             username: username.into(),
             email: format!("{username}@example.com"),
             name: Some(format!("{username} Example")),
             password: password.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
         };
-        tessera::auth::accounts::create(
-            &self.state.db,
-            &self.state.passwords,
-            account,
-            self.clock_now(),
-        )
-        .await
-        .expect("user created")
-        .id
+        self.state
+            .services
+            .create_user(&tessera::services::Caller::cli(), account)
+            .await
+            .expect("user created")
+            .id
     }
 
     /// Registers a client; returns (client_id, secret).
     pub async fn create_client(
         &self,
-        spec: tessera::oidc::registration::ClientSpec,
+        spec: tessera::services::clients::ClientSpec,
     ) -> (String, Option<String>) {
-        let registered =
-            tessera::oidc::registration::register(&self.state.db, spec, self.clock_now())
-                .await
-                .expect("client registered");
-        (registered.row.id, registered.secret)
+        let registered = self
+            .state
+            .services
+            .register_client(&tessera::services::Caller::cli(), spec)
+            .await
+            .expect("client registered");
+        (registered.client.id, registered.secret)
+    }
+
+    /// Runs the `tessera` binary against this server's database and keys; returns success,
+    /// stdout and stderr.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TESSERA_DATABASE_URL", &self.database_url)
+            .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
+            .env("TESSERA_PASSWORD__MEMORY_KIB", "8192")
+            .env("TESSERA_PASSWORD__ITERATIONS", "1")
+            .env_remove("TESSERA_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tessera binary runs");
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).expect("write stdin");
+        }
+        drop(input);
+        let out = child.wait_with_output().expect("tessera finishes");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+
+    /// `tessera audit list --json` with extra `args`, newest first.
+    pub fn audit(&self, args: &[&str]) -> Vec<serde_json::Value> {
+        let mut all = vec!["audit", "list", "--json"];
+        all.extend_from_slice(args);
+        let (ok, out, err) = self.cli(&all, None);
+        assert!(ok, "audit list failed: {err}");
+        serde_json::from_str(out.trim()).expect("audit list prints a JSON array")
     }
 
     /// The server's current time.

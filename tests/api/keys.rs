@@ -5,7 +5,7 @@
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use reqwest::StatusCode;
 use serde_json::Value;
-use tessera::config::SigningAlg;
+use tessera::domain::SigningAlg;
 
 use crate::helpers::{ADMIN_PASSWORD, TestApp, jwt_parts, spawn_app};
 use crate::rp::{Rp, sign_in, spec};
@@ -109,8 +109,12 @@ async fn tokens_signed_before_a_rotation_keep_working_and_new_ones_use_the_new_k
 
     let new_kids = app
         .state
-        .keys
-        .rotate(&[SigningAlg::RS256, SigningAlg::ES256], 60)
+        .services
+        .rotate_keys(
+            &tessera::services::Caller::cli(),
+            &[SigningAlg::RS256, SigningAlg::ES256],
+            60,
+        )
         .await
         .expect("rotation");
     assert_eq!(new_kids.len(), 2);
@@ -134,7 +138,11 @@ async fn tokens_signed_before_a_rotation_keep_working_and_new_ones_use_the_new_k
         .expect("an access token from before the rotation");
 
     app.clock.advance(61);
-    app.state.keys.reload().await.expect("periodic reload");
+    app.state
+        .services
+        .reload_keys()
+        .await
+        .expect("periodic reload");
     let (new, new_nonce) = sign_in(&app, &fresh, &["profile"], ADMIN).await;
     let (id_header, _) = jwt_parts(&new.id_token().unwrap().to_string());
     let (at_header, _) = jwt_parts(new.access_token().secret());
@@ -164,7 +172,7 @@ async fn tokens_signed_before_a_rotation_keep_working_and_new_ones_use_the_new_k
 
     // Once no token it signed can still be valid, the old key leaves the JWKS.
     app.clock.advance(600);
-    app.state.keys.reload().await.unwrap();
+    app.state.services.reload_keys().await.unwrap();
     let published = kids(&public_jwks(&app).await);
     assert!(!published.contains(&old_id_kid), "{published:?}");
     assert!(!published.contains(&old_at_kid), "{published:?}");

@@ -44,8 +44,8 @@ async fn unknown_user_wrong_password_and_disabled_account_get_the_same_answer() 
     let app = spawn_app().await;
     let id = app.create_user("dora", "dora password 1", &["user"]).await;
     app.state
-        .db
-        .set_user_enabled(&id, false, app.clock_now())
+        .services
+        .set_enabled(&tessera::services::Caller::cli(), &id, false)
         .await
         .unwrap();
 

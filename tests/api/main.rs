@@ -4,6 +4,7 @@
 mod helpers;
 mod rp;
 
+mod audit;
 mod authorize_errors;
 mod browser;
 mod cli;
@@ -18,4 +19,5 @@ mod multinode;
 mod oidc_flow;
 mod ops;
 mod resilience;
+mod session_safety;
 mod tokens;

@@ -167,15 +167,15 @@ async fn nodes_starting_together_share_one_schema_and_one_key_per_algorithm() {
         spawn_node(settings(), dir.clone()),
         spawn_node(settings(), dir.clone())
     );
-    let keys = a.state.keys.list();
+    let keys = a.state.services.list_keys();
     assert_eq!(keys.len(), 3, "one key per algorithm: {keys:?}");
     let jwks = a.get("/jwks").await.text().await.unwrap();
     for node in [&b, &c] {
-        node.state.keys.reload().await.unwrap();
+        node.state.services.reload_keys().await.unwrap();
         assert_eq!(node.get("/jwks").await.text().await.unwrap(), jwks);
     }
     assert_eq!(
-        a.state.db.count_users().await.unwrap(),
+        a.state.services.count_users().await.unwrap(),
         1,
         "one bootstrap admin"
     );
@@ -183,11 +183,15 @@ async fn nodes_starting_together_share_one_schema_and_one_key_per_algorithm() {
     // A rotation made on one node is published by the others at their next reload.
     let created = a
         .state
-        .keys
-        .rotate(&[tessera::config::SigningAlg::ES256], 60)
+        .services
+        .rotate_keys(
+            &tessera::services::Caller::cli(),
+            &[tessera::domain::SigningAlg::ES256],
+            60,
+        )
         .await
         .unwrap();
-    b.state.keys.reload().await.unwrap();
+    b.state.services.reload_keys().await.unwrap();
     let published = b.get("/jwks").await.text().await.unwrap();
     assert!(
         published.contains(&created[0]),

@@ -15,7 +15,7 @@ async fn health_and_readiness() {
 #[tokio::test]
 async fn readyz_reports_a_database_that_is_gone() {
     let app = spawn_app().await;
-    app.state.db.close().await;
+    app.state.services.db().close().await;
     let response = app.get("/readyz").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = response.json().await.unwrap();

@@ -70,8 +70,8 @@ pub struct Pending {
 }
 
 /// The spec a test client is registered with.
-pub fn spec(name: &str) -> tessera::oidc::registration::ClientSpec {
-    tessera::oidc::registration::ClientSpec {
+pub fn spec(name: &str) -> tessera::services::clients::ClientSpec {
+    tessera::services::clients::ClientSpec {
         name: name.into(),
         redirect_uris: vec![REDIRECT_URI.into()],
         post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
@@ -95,7 +95,7 @@ pub fn http_client() -> openidconnect::reqwest::Client {
 
 impl Rp {
     /// Registers a client with `spec` and discovers the provider.
-    pub async fn register(app: &TestApp, spec: tessera::oidc::registration::ClientSpec) -> Rp {
+    pub async fn register(app: &TestApp, spec: tessera::services::clients::ClientSpec) -> Rp {
         let (client_id, secret) = app.create_client(spec).await;
         Rp::discover(app, client_id, secret).await
     }

@@ -28,5 +28,8 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
 
 /// `GET /jwks`: cacheable for less than a key-reload period, so new keys are seen in time.
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    json_bytes(Bytes::from_owner(state.keys.jwks()), "public, max-age=60")
+    json_bytes(
+        Bytes::from_owner(state.services.keys().jwks()),
+        "public, max-age=60",
+    )
 }

@@ -12,6 +12,8 @@ use serde_json::json;
 use crate::error::AppError;
 use crate::oidc::end_session::EndSessionRequest;
 use crate::oidc::params::Params;
+use crate::services::Caller;
+use crate::services::sessions::SignOutBy;
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
 use crate::web::pages::page;
@@ -28,27 +30,29 @@ const CARRIED: [&str; 4] = [
 /// `GET /end-session`.
 pub async fn get(
     State(state): State<AppState>,
+    caller: Caller,
     jar: CookieJar,
     uri: Uri,
 ) -> Result<Response, AppError> {
     let params = form::query(&uri).map_err(AppError::from)?;
-    handle(&state, jar, params).await
+    handle(&state, &caller, jar, params).await
 }
 
 /// `POST /end-session`.
 pub async fn post(
     State(state): State<AppState>,
+    caller: Caller,
     jar: CookieJar,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
     let params = form::body(&headers, body).await.map_err(AppError::from)?;
-    handle(&state, jar, params).await
+    handle(&state, &caller, jar, params).await
 }
 
 async fn validated(state: &AppState, params: &Params) -> Result<EndSessionRequest, AppError> {
     state
-        .provider
+        .services
         .check_end_session(params)
         .await
         .map_err(|e| match e.code {
@@ -64,15 +68,27 @@ async fn validated(state: &AppState, params: &Params) -> Result<EndSessionReques
         })
 }
 
-async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Result<Response, AppError> {
+async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    jar: CookieJar,
+    params: Params,
+) -> Result<Response, AppError> {
     let request = validated(state, &params).await?;
     let Some(current) = session::current(state, &jar).await? else {
         return finish(state, jar, &request);
     };
     if request.hint_matches(&current.user_id, &current.id) {
-        let jar = session::end(state, jar, &current).await?;
-        tracing::info!(user_id = %current.user_id, client_id = ?request.client_id, "signed out by the application");
-        return finish(state, jar, &request);
+        state
+            .services
+            .sign_out(
+                caller,
+                &current,
+                SignOutBy::Application,
+                request.client_id.as_deref(),
+            )
+            .await?;
+        return finish(state, session::clear(state, jar), &request);
     }
     let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
     let fields: Vec<_> = CARRIED
@@ -94,6 +110,7 @@ async fn handle(state: &AppState, jar: CookieJar, params: Params) -> Result<Resp
 /// `POST /end-session/confirm`: the user's answer.
 pub async fn confirm(
     State(state): State<AppState>,
+    caller: Caller,
     jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
@@ -101,14 +118,18 @@ pub async fn confirm(
     if params.get("decision") != Some("logout") {
         return Ok(Redirect::to("/account").into_response());
     }
-    let jar = match session::current(&state, &jar).await? {
-        Some(current) => {
-            tracing::info!(user_id = %current.user_id, "signed out after confirmation");
-            session::end(&state, jar, &current).await?
-        }
-        None => jar,
-    };
-    finish(&state, jar, &request)
+    if let Some(current) = session::current(&state, &jar).await? {
+        state
+            .services
+            .sign_out(
+                &caller,
+                &current,
+                SignOutBy::Application,
+                request.client_id.as_deref(),
+            )
+            .await?;
+    }
+    finish(&state, session::clear(&state, jar), &request)
 }
 
 fn finish(

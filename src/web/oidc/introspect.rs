@@ -8,15 +8,21 @@ use axum::response::{IntoResponse, Response};
 use super::respond;
 use super::token::{authenticate_client, client_endpoint_error};
 use crate::oidc::OAuthError;
+use crate::services::Caller;
 use crate::state::AppState;
 use crate::web::form;
 
 /// `POST /introspect`.
-pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn introspect(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let outcome = async {
         let params = form::body(&headers, body).await?;
-        let client = authenticate_client(&state, &headers, &params).await?;
-        state.provider.introspect(&client, &params).await
+        let client = authenticate_client(&state, &caller, &headers, &params).await?;
+        state.services.introspect(&client, &params).await
     }
     .await;
     match outcome {
@@ -26,11 +32,16 @@ pub async fn introspect(State(state): State<AppState>, headers: HeaderMap, body:
 }
 
 /// `POST /revoke`.
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let outcome = async {
         let params = form::body(&headers, body).await?;
-        let client = authenticate_client(&state, &headers, &params).await?;
-        state.provider.revoke(&client, &params).await?;
+        let client = authenticate_client(&state, &caller, &headers, &params).await?;
+        state.services.revoke(&caller, &client, &params).await?;
         Ok::<_, OAuthError>(())
     }
     .await;

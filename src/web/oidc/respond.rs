@@ -10,12 +10,16 @@ use crate::oidc::authorize::{ResponseMode, ResponseTarget, response_parameters};
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
+/// Logs a protocol error. Descriptions may quote what a client sent, so they are logged with
+/// Debug formatting, which escapes control characters and cannot forge a log line.
 fn log(error: &OAuthError) {
     match error.code {
         ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => {
-            tracing::error!(error = %error, cause = error.cause.as_deref().unwrap_or(""), "request failed");
+            tracing::error!(error = error.code.as_str(), description = ?error.description, cause = error.cause.as_deref().unwrap_or(""), "request failed");
         }
-        _ => tracing::debug!(error = %error, "request refused"),
+        _ => {
+            tracing::debug!(error = error.code.as_str(), description = ?error.description, "request refused")
+        }
     }
 }
 

@@ -7,16 +7,18 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
 use super::respond;
-use crate::oidc::client::{Client, GrantType};
+use crate::oidc::OAuthError;
+use crate::oidc::client::Client;
 use crate::oidc::client_auth;
 use crate::oidc::params::Params;
-use crate::oidc::{ErrorCode, OAuthError};
+use crate::services::Caller;
 use crate::state::AppState;
 use crate::web::form;
 
 /// Authenticates the client of a token, introspection or revocation request.
 pub async fn authenticate_client(
     state: &AppState,
+    caller: &Caller,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Client, OAuthError> {
@@ -25,17 +27,10 @@ pub async fn authenticate_client(
         None => None,
     };
     let credentials = client_auth::credentials(authorization, params)?;
-    if credentials.client_id.len() > 256 {
-        return Err(OAuthError::invalid_client());
-    }
-    let client = state
-        .db
-        .find_client(&credentials.client_id)
-        .await?
-        .map(Client::from_row)
-        .ok_or_else(OAuthError::invalid_client)?;
-    client_auth::authenticate(&client, &credentials)?;
-    Ok(client)
+    state
+        .services
+        .authenticate_client(caller, credentials)
+        .await
 }
 
 /// The JSON error of a client-authenticated endpoint.
@@ -44,8 +39,13 @@ pub fn client_endpoint_error(headers: &HeaderMap, error: OAuthError) -> Response
 }
 
 /// `POST /token`.
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match exchange(&state, &headers, body).await {
+pub async fn token(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match exchange(&state, &caller, &headers, body).await {
         Ok(body) => respond::no_store_json(StatusCode::OK, &body),
         Err(error) => client_endpoint_error(&headers, error),
     }
@@ -53,24 +53,13 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Body
 
 async fn exchange(
     state: &AppState,
+    caller: &Caller,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<serde_json::Value, OAuthError> {
     let params = form::body(headers, body).await?;
-    let client = authenticate_client(state, headers, &params).await?;
-    let grant_type = params.require("grant_type")?;
-    let provider = &state.provider;
-    let response = match GrantType::parse(grant_type) {
-        Some(GrantType::AuthorizationCode) => provider.exchange_code(&client, &params).await?,
-        Some(GrantType::RefreshToken) => provider.refresh(&client, &params).await?,
-        Some(GrantType::ClientCredentials) => provider.client_credentials(&client, &params).await?,
-        None => {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                format!("grant_type '{grant_type}' is not supported"),
-            ));
-        }
-    };
-    tracing::info!(client_id = %client.id, grant_type, "tokens issued");
+    let client = authenticate_client(state, caller, headers, &params).await?;
+    let response = state.services.token(caller, &client, &params).await?;
+    tracing::debug!(client_id = ?client.id, grant_type = ?params.get("grant_type"), "tokens issued");
     serde_json::to_value(response).map_err(OAuthError::server_error)
 }

@@ -32,7 +32,7 @@ async fn answer(state: &AppState, token: Result<Option<String>, OAuthError>) -> 
         Ok(None) => return respond::bearer_error(None),
         Err(e) => return respond::bearer_error(Some(e)),
     };
-    match state.provider.userinfo(&token).await {
+    match state.services.userinfo(&token).await {
         Ok(claims) => respond::no_store_json(StatusCode::OK, &serde_json::Value::Object(claims)),
         Err(e) => respond::bearer_error(Some(e)),
     }

@@ -6,6 +6,7 @@ use axum_extra::extract::CookieJar;
 use serde_json::json;
 
 use crate::error::AppError;
+use crate::services::ServiceError;
 use crate::state::AppState;
 use crate::web::{csrf, session};
 
@@ -36,10 +37,11 @@ pub async fn get(State(state): State<AppState>, jar: CookieJar) -> Result<Respon
     let Some(current) = session::current(&state, &jar).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let Some(user) = state.db.find_user(&current.user_id).await? else {
-        return Ok(Redirect::to("/login").into_response());
+    let user = match state.services.user(&current.user_id).await {
+        Ok(user) => user,
+        Err(ServiceError::NotFound(_)) => return Ok(Redirect::to("/login").into_response()),
+        Err(e) => return Err(e.into()),
     };
-    let roles = state.db.user_roles(&user.id).await?;
     let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
     let methods: Vec<&str> = current.amr.split(' ').filter(|m| !m.is_empty()).collect();
     let page = super::page(
@@ -47,7 +49,7 @@ pub async fn get(State(state): State<AppState>, jar: CookieJar) -> Result<Respon
         "account.html",
         json!({
             "csrf_token": csrf_token,
-            "user": { "id": user.id, "username": user.username, "email": user.email, "name": user.name, "roles": roles },
+            "user": { "id": user.id, "username": user.username, "email": user.email, "name": user.name, "roles": user.roles },
             "session": { "auth_time": format_time(current.auth_time), "remember": current.remember != 0, "methods": methods },
         }),
     )?;

@@ -1,45 +1,42 @@
 //! `GET /consent` asks the signed-in user to allow a client the requested scopes;
-//! `POST /consent` records the answer and finishes the authorization request.
+//! `POST /consent` hands the answer to the consent use case, which records it and runs the
+//! authorization decision again before anything is issued.
 
 use axum::extract::State;
 use axum::http::Uri;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
-use crate::domain::ScopeSet;
 use crate::error::AppError;
-use crate::oidc::{ErrorCode, OAuthError, scopes};
+use crate::services::Caller;
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
-use crate::web::oidc::authorize::{issue, load_interaction};
-use crate::web::oidc::respond;
-use crate::web::pages::login::urlencode;
+use crate::web::oidc::authorize::{answer, expired};
 use crate::web::{form, session};
 
-fn login_again(interaction: &str) -> Response {
-    Redirect::to(&format!("/login?interaction={}", urlencode(interaction))).into_response()
-}
-
-/// Shows what the client asks for.
+/// Shows the consent page of a parked request.
 pub async fn get(
     State(state): State<AppState>,
     jar: CookieJar,
     uri: Uri,
 ) -> Result<Response, AppError> {
     let params = form::query(&uri).map_err(AppError::from)?;
-    let (row, client, request) = load_interaction(&state, params.get("interaction")).await?;
-    let Some(current) = session::current(&state, &jar).await? else {
-        return Ok(login_again(&row.id));
-    };
-    let user = state
-        .db
-        .find_user(&current.user_id)
+    let id = params.get("interaction").ok_or_else(expired)?;
+    let current = session::current(&state, &jar).await?;
+    let prompt = match state
+        .services
+        .consent_prompt(id, current.as_ref())
         .await?
-        .ok_or_else(|| AppError::bad_request("Account not found", "Sign in again."))?;
-    let scope_list: Vec<_> = ScopeSet::from_stored(&request.scope)
+        .ok_or_else(expired)?
+    {
+        Ok(prompt) => prompt,
+        Err(outcome) => return answer(&state, outcome),
+    };
+    let scope_list: Vec<_> = prompt
+        .scopes
         .iter()
-        .map(|s| json!({ "name": s, "description": scopes::describe(s) }))
+        .map(|(name, description)| json!({ "name": name, "description": description }))
         .collect();
     let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
     let page = super::page(
@@ -47,52 +44,38 @@ pub async fn get(
         "consent.html",
         json!({
             "csrf_token": csrf_token,
-            "interaction": row.id,
-            "client_name": client.name,
-            "username": user.username,
+            "interaction": prompt.interaction,
+            "client_name": prompt.client_name,
+            "username": prompt.username,
             "scopes": scope_list,
         }),
     )?;
     Ok((jar, page).into_response())
 }
 
-/// Records approval (and issues the code) or denial (`access_denied`).
+/// Records the decision and continues the authorization request.
 pub async fn post(
     State(state): State<AppState>,
+    caller: Caller,
     jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let (row, client, request) = load_interaction(&state, params.get("interaction")).await?;
-    let Some(current) = session::current(&state, &jar).await? else {
-        return Ok(login_again(&row.id));
+    let id = params.get("interaction").ok_or_else(expired)?;
+    let approve = match params.get("decision") {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => {
+            return Err(AppError::bad_request(
+                "Choose Allow or Deny",
+                "The form was submitted without a decision.",
+            ));
+        }
     };
-    match params.get("decision") {
-        Some("approve") => {
-            // Consent accumulates: allowing new scopes keeps what was allowed before.
-            let before = state.db.find_consent(&current.user_id, &client.id).await?;
-            let allowed = ScopeSet::from_stored(before.as_deref().unwrap_or_default())
-                .union(&ScopeSet::from_stored(&request.scope));
-            state
-                .db
-                .save_consent(
-                    &current.user_id,
-                    &client.id,
-                    &allowed.to_string(),
-                    state.clock.now(),
-                )
-                .await?;
-            tracing::info!(user_id = %current.user_id, client_id = %client.id, scope = %request.scope, "consent given");
-            issue(&state, &request, &current, Some(&row.id)).await
-        }
-        Some("deny") => {
-            state.db.delete_interaction(&row.id).await?;
-            tracing::info!(user_id = %current.user_id, client_id = %client.id, "consent denied");
-            let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
-            respond::authorization_response(&state, &request.target, Err(&error))
-        }
-        _ => Err(AppError::bad_request(
-            "Choose Allow or Deny",
-            "The form was submitted without a decision.",
-        )),
-    }
+    let current = session::current(&state, &jar).await?;
+    let outcome = state
+        .services
+        .decide_consent(&caller, id, current, approve)
+        .await?
+        .ok_or_else(expired)?;
+    answer(&state, outcome)
 }

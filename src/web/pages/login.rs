@@ -1,6 +1,5 @@
-//! `GET /login` shows the form; `POST /login` checks the password and starts a new session.
-//! One generic message for unknown user, wrong password and disabled account, and the same
-//! amount of hashing work in each case, so neither words nor timing reveal which it was.
+//! `GET /login` shows the form; `POST /login` hands the credentials to the sign-in use case
+//! and sets the new session's cookie. One generic message for every failure.
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -8,13 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
-use crate::auth::password::Verified;
 use crate::error::AppError;
-use crate::oidc::authorize::AuthorizationRequest;
-use crate::oidc::client::Client;
+use crate::services::Caller;
+use crate::services::sign_in::{PasswordAttempt, Resume, SignInError};
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
-use crate::web::{form, session};
+use crate::web::{form, session, urlencode};
 
 /// What every failed sign-in says.
 const FAILED: &str = "Incorrect username or password.";
@@ -27,16 +25,10 @@ async fn interaction_context(
     let Some(id) = id else {
         return Ok((None, None));
     };
-    let Some(row) = state.db.find_interaction(id, state.clock.now()).await? else {
-        return Ok((None, None));
-    };
-    let request: Option<AuthorizationRequest> = serde_json::from_str(&row.request).ok();
-    let client = state
-        .db
-        .find_client(&row.client_id)
-        .await?
-        .map(Client::from_row);
-    Ok((client.map(|c| c.name), request.and_then(|r| r.login_hint)))
+    Ok(match state.services.interaction(id).await? {
+        Some((parked, client)) => (Some(client.name), parked.request.login_hint),
+        None => (None, None),
+    })
 }
 
 fn render(
@@ -87,79 +79,46 @@ pub async fn get(
 /// Checks the credentials and starts a session.
 pub async fn post(
     State(state): State<AppState>,
+    caller: Caller,
     jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
     let interaction = params.get("interaction");
-    let login = params
-        .get("username")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let password = params.get("password").unwrap_or_default().to_string();
-    let remember = params.get("remember_me").is_some();
-
-    let user = if login.is_empty() || login.len() > 254 {
-        None
-    } else {
-        state.db.find_user_by_login(&login.to_lowercase()).await?
+    let attempt = PasswordAttempt {
+        login: params.get("username").unwrap_or_default().to_string(),
+        password: params.get("password").unwrap_or_default().to_string(),
+        remember: params.get("remember_me").is_some(),
+        interaction: interaction.map(str::to_string),
+        previous_cookie: session::cookie(&state, &jar),
     };
-    let verified = state
-        .passwords
-        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
-        .await;
-    let user = match (user, verified) {
-        (Some(user), verified @ (Verified::Yes | Verified::YesRehashed(_)))
-            if user.is_enabled() =>
-        {
-            if let Verified::YesRehashed(hash) = verified {
-                state
-                    .db
-                    .set_password_hash(&user.id, &hash, state.clock.now())
-                    .await?;
-            }
-            user
-        }
-        (user, _) => {
-            let reason = match &user {
-                None => "unknown user",
-                Some(u) if !u.is_enabled() => "account disabled",
-                Some(_) => "wrong password",
+    match state.services.sign_in_with_password(&caller, attempt).await {
+        Ok(signed_in) => {
+            let jar = session::set(&state, jar, &signed_in.session);
+            let next = match signed_in.resume {
+                Resume::Authorization(id) => {
+                    format!("/authorize/resume?interaction={}", urlencode(&id))
+                }
+                Resume::Account => "/account".to_string(),
             };
-            tracing::info!(login = %login, reason, "sign-in failed");
+            Ok((jar, Redirect::to(&next)).into_response())
+        }
+        Err(SignInError::Rejected) => {
+            let typed = params
+                .get("username")
+                .unwrap_or_default()
+                .trim()
+                .to_string();
             let (client_name, _) = interaction_context(&state, interaction).await?;
-            return render(
+            render(
                 &state,
                 jar,
                 StatusCode::UNAUTHORIZED,
                 interaction,
                 client_name,
-                Some(login),
+                Some(typed),
                 Some(FAILED),
-            );
+            )
         }
-    };
-
-    let previous = session::current(&state, &jar).await?;
-    let issued = state
-        .sessions
-        .issue(&user.id, &["pwd"], remember, state.clock.now());
-    let jar = session::start(
-        &state,
-        jar,
-        issued,
-        previous.as_ref().map(|s| s.id.as_str()),
-    )
-    .await?;
-    tracing::info!(user_id = %user.id, remember, "signed in");
-    let next = match interaction {
-        Some(id) => format!("/authorize/resume?interaction={}", urlencode(id)),
-        None => "/account".to_string(),
-    };
-    Ok((jar, Redirect::to(&next)).into_response())
-}
-
-/// Percent-encodes a value for a query string.
-pub fn urlencode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+        Err(SignInError::Service(e)) => Err(e.into()),
+    }
 }

@@ -6,6 +6,8 @@ use axum_extra::extract::CookieJar;
 use serde_json::json;
 
 use crate::error::AppError;
+use crate::services::Caller;
+use crate::services::sessions::SignOutBy;
 use crate::state::AppState;
 use crate::web::csrf::CheckedForm;
 use crate::web::session;
@@ -13,16 +15,17 @@ use crate::web::session;
 /// Signs the user out.
 pub async fn post(
     State(state): State<AppState>,
+    caller: Caller,
     jar: CookieJar,
     CheckedForm(_): CheckedForm,
 ) -> Result<Response, AppError> {
-    let jar = match session::current(&state, &jar).await? {
-        Some(current) => {
-            tracing::info!(user_id = %current.user_id, "signed out");
-            session::end(&state, jar, &current).await?
-        }
-        None => session::clear(&state, jar),
-    };
+    if let Some(current) = session::current(&state, &jar).await? {
+        state
+            .services
+            .sign_out(&caller, &current, SignOutBy::User, None)
+            .await?;
+    }
+    let jar = session::clear(&state, jar);
     let page = super::page(
         &state,
         "signed_out.html",

@@ -1,0 +1,88 @@
+//! The registered client: one type of client metadata for the protocol, the use cases, the
+//! CLI and discovery. The store keeps it as a row; the use cases convert.
+
+use super::{RedirectUri, ScopeSet, SigningAlg};
+
+/// Grant types a client may be registered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantType {
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §6.
+    RefreshToken,
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// Every grant type.
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+
+    /// The `grant_type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses a `grant_type` value.
+    pub fn parse(value: &str) -> Option<GrantType> {
+        Self::ALL.into_iter().find(|g| g.as_str() == value)
+    }
+}
+
+/// A registered client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// client_id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// SHA-256 hex of the secret (confidential clients).
+    pub secret_hash: Option<String>,
+    /// Public clients have no secret and must use PKCE.
+    pub public: bool,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<RedirectUri>,
+    /// Registered post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// Allowed grant types.
+    pub grant_types: Vec<GrantType>,
+    /// Allowed scopes.
+    pub scopes: ScopeSet,
+    /// The client's own roles (client_credentials tokens).
+    pub roles: Vec<String>,
+    /// Users are not asked for consent.
+    pub skip_consent: bool,
+    /// ID token signing algorithm.
+    pub id_token_alg: SigningAlg,
+    /// When it was registered.
+    pub created_at: i64,
+}
+
+impl Client {
+    /// RFC 9700 §4.1.3: the redirect URI must match a registered one exactly.
+    pub fn registered_redirect_uri(&self, candidate: &str) -> Option<&RedirectUri> {
+        self.redirect_uris
+            .iter()
+            .find(|u| u.matches_exactly(candidate))
+    }
+
+    /// RP-Initiated Logout §3: the post-logout URI must match a registered one exactly.
+    pub fn registered_post_logout_uri(&self, candidate: &str) -> Option<&RedirectUri> {
+        self.post_logout_redirect_uris
+            .iter()
+            .find(|u| u.matches_exactly(candidate))
+    }
+
+    /// Whether the client may use a grant type.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}

@@ -1,0 +1,377 @@
+//! The authorization endpoint's use cases (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2):
+//! start a request, resume it after sign-in, record the consent answer. Each of them ends in
+//! [`Services::proceed`], which runs the full decision against the current session before
+//! anything is issued, so no page can skip a demanded re-authentication or consent.
+
+use super::audit::{Event, EventType};
+use super::interaction::Interaction;
+use super::{Actor, Caller, ServiceResult, Services, convert};
+use crate::auth::secret;
+use crate::domain::{Client, ScopeSet, User};
+use crate::oidc::authorize::{
+    self, AuthorizationRequest, AuthorizeError, ConsentState, Next, ResponseTarget, SessionView,
+};
+use crate::oidc::params::Params;
+use crate::oidc::{ErrorCode, OAuthError};
+use crate::store::{GrantFacts, NewCode, NewGrant, SessionRow};
+
+/// Which page the user must see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InteractionPage {
+    /// Sign in.
+    Login,
+    /// Allow or deny the client.
+    Consent,
+}
+
+/// What the authorization endpoint answers.
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// The client or redirect URI cannot be trusted: a page, never a redirect.
+    Untrusted(OAuthError),
+    /// The answer goes back to the client: a code or an error.
+    Respond {
+        /// Where it goes.
+        target: ResponseTarget,
+        /// The code, or the error.
+        result: Result<String, OAuthError>,
+    },
+    /// The user must act on a page first.
+    Interact {
+        /// Which page.
+        page: InteractionPage,
+        /// The parked request.
+        interaction: String,
+    },
+}
+
+/// What the consent page shows.
+#[derive(Debug, Clone)]
+pub struct ConsentPrompt {
+    /// The parked request.
+    pub interaction: String,
+    /// The client's name.
+    pub client_name: String,
+    /// The signed-in user's username.
+    pub username: String,
+    /// Each requested scope with what it shares.
+    pub scopes: Vec<(String, String)>,
+}
+
+impl Services {
+    /// `GET|POST /authorize`: validates the request, then proceeds.
+    pub async fn authorize(
+        &self,
+        params: &Params,
+        session: Option<SessionRow>,
+    ) -> ServiceResult<AuthorizeOutcome> {
+        let client_id = match authorize::check_client_id(params) {
+            Ok(id) => id,
+            Err(error) => return Ok(untrusted(error)),
+        };
+        let client = {
+            let mut tx = self.db.read().await?;
+            tx.find_client(client_id).await?.map(convert::client)
+        };
+        let Some(client) = client else {
+            return Ok(AuthorizeOutcome::Untrusted(OAuthError::invalid_request(
+                "unknown client_id",
+            )));
+        };
+        let validated = authorize::check_redirect_uri(params, &client).and_then(|redirect_uri| {
+            authorize::validate(
+                params,
+                &client,
+                redirect_uri,
+                &self.keys,
+                &self.config.issuer,
+            )
+        });
+        match validated {
+            Ok(request) => self.proceed(&client, request, None, session, false).await,
+            Err(error) => Ok(untrusted(error)),
+        }
+    }
+
+    /// `GET /authorize/resume`: continues a parked request with the current session. `None`
+    /// when the interaction is unknown or expired.
+    pub async fn resume_authorization(
+        &self,
+        interaction: &str,
+        session: Option<SessionRow>,
+    ) -> ServiceResult<Option<AuthorizeOutcome>> {
+        let Some((parked, client)) = self.interaction(interaction).await? else {
+            return Ok(None);
+        };
+        let request = parked.request.clone();
+        Ok(Some(
+            self.proceed(&client, request, Some(parked), session, false)
+                .await?,
+        ))
+    }
+
+    /// What the consent page of a parked request shows; `Err` outcome when the user must
+    /// sign in first; `None` when the request expired.
+    pub async fn consent_prompt(
+        &self,
+        interaction: &str,
+        session: Option<&SessionRow>,
+    ) -> ServiceResult<Option<Result<ConsentPrompt, AuthorizeOutcome>>> {
+        let Some((parked, client)) = self.interaction(interaction).await? else {
+            return Ok(None);
+        };
+        let user = match session {
+            Some(s) => self.enabled_user(&s.user_id).await?,
+            None => None,
+        };
+        let Some(user) = user else {
+            return Ok(Some(Err(AuthorizeOutcome::Interact {
+                page: InteractionPage::Login,
+                interaction: parked.id,
+            })));
+        };
+        let requested = ScopeSet::from_stored(&parked.request.scope);
+        let names: Vec<&str> = requested.iter().collect();
+        Ok(Some(Ok(ConsentPrompt {
+            scopes: self.describe_scopes(&names).await?,
+            interaction: parked.id,
+            client_name: client.name,
+            username: user.username,
+        })))
+    }
+
+    /// `POST /consent`: records the user's answer. An approval is remembered (consent
+    /// accumulates) and the request proceeds through the full decision; a denial answers the
+    /// client `access_denied`. `None` when the request expired.
+    pub async fn decide_consent(
+        &self,
+        caller: &Caller,
+        interaction: &str,
+        session: Option<SessionRow>,
+        approve: bool,
+    ) -> ServiceResult<Option<AuthorizeOutcome>> {
+        let Some((parked, client)) = self.interaction(interaction).await? else {
+            return Ok(None);
+        };
+        let user = match &session {
+            Some(s) => self.enabled_user(&s.user_id).await?,
+            None => None,
+        };
+        let Some(user) = user else {
+            return Ok(Some(AuthorizeOutcome::Interact {
+                page: InteractionPage::Login,
+                interaction: parked.id,
+            }));
+        };
+        let caller = caller.as_actor(Actor::User(user.id.clone()));
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let requested = ScopeSet::from_stored(&parked.request.scope);
+        if !approve {
+            self.finish(&mut tx, &parked.id).await?;
+            self.record(
+                &mut tx,
+                &caller,
+                Event::success(EventType::ConsentDenied)
+                    .user(&user.id, &user.username)
+                    .client(&client.id),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Some(AuthorizeOutcome::Respond {
+                target: parked.request.target,
+                result: Err(OAuthError::new(
+                    ErrorCode::AccessDenied,
+                    "the user denied the request",
+                )),
+            }));
+        }
+        // Consent accumulates: allowing new scopes keeps what was allowed before.
+        let before = tx.find_consent(&user.id, &client.id).await?;
+        let allowed =
+            ScopeSet::from_stored(before.as_deref().unwrap_or_default()).union(&requested);
+        tx.save_consent(&user.id, &client.id, &allowed.to_string(), now)
+            .await?;
+        self.record(
+            &mut tx,
+            &caller,
+            Event::success(EventType::ConsentGranted)
+                .user(&user.id, &user.username)
+                .client(&client.id)
+                .details(serde_json::json!({ "scope": requested.to_string() })),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let request = parked.request.clone();
+        Ok(Some(
+            self.proceed(&client, request, Some(parked), session, true)
+                .await?,
+        ))
+    }
+
+    /// An enabled user by id.
+    async fn enabled_user(&self, id: &str) -> ServiceResult<Option<User>> {
+        let mut tx = self.db.read().await?;
+        Ok(tx
+            .find_user_with_roles(id)
+            .await?
+            .map(|(row, roles)| convert::user(row, roles))
+            .filter(|u| u.enabled))
+    }
+
+    /// Decides what a valid request needs next against the current session, and does it:
+    /// park it for the login or consent page, answer with an error, or issue the code.
+    async fn proceed(
+        &self,
+        client: &Client,
+        request: AuthorizationRequest,
+        parked: Option<Interaction>,
+        session: Option<SessionRow>,
+        consent_given_now: bool,
+    ) -> ServiceResult<AuthorizeOutcome> {
+        let now = self.now();
+        let user = match &session {
+            Some(s) => self.enabled_user(&s.user_id).await?,
+            None => None,
+        };
+        let session = session.filter(|_| user.is_some());
+        let consent_on_file = match &session {
+            Some(s) if !client.skip_consent => {
+                let mut tx = self.db.read().await?;
+                let requested = ScopeSet::from_stored(&request.scope);
+                tx.find_consent(&s.user_id, &client.id)
+                    .await?
+                    .is_some_and(|given| requested.is_subset(&ScopeSet::from_stored(&given)))
+            }
+            _ => false,
+        };
+        // A sign-in during this request is one that happened after it was parked, in a
+        // session other than the one present then.
+        let signed_in_during_request = match (&parked, &session) {
+            (Some(p), Some(s)) => {
+                s.auth_time >= p.created_at && p.prior_session_id.as_deref() != Some(s.id.as_str())
+            }
+            _ => false,
+        };
+        let view = session.as_ref().map(|s| SessionView {
+            user_id: s.user_id.clone(),
+            auth_time: s.auth_time,
+        });
+        let decision = authorize::decide(
+            &request,
+            view.as_ref(),
+            signed_in_during_request,
+            now,
+            ConsentState {
+                skip: client.skip_consent,
+                on_file: consent_on_file,
+                given_now: consent_given_now && parked.is_some(),
+            },
+        );
+        let parked_id = parked.map(|p| p.id);
+        let mut tx = self.db.write().await?;
+        let outcome = match decision {
+            Err(error) => {
+                if let Some(id) = &parked_id {
+                    self.finish(&mut tx, id).await?;
+                }
+                AuthorizeOutcome::Respond {
+                    target: request.target,
+                    result: Err(error),
+                }
+            }
+            Ok(Next::Issue) => match session {
+                Some(session) => {
+                    let code = self.issue_code(&mut tx, &request, &session, now).await?;
+                    if let Some(id) = &parked_id {
+                        self.finish(&mut tx, id).await?;
+                    }
+                    AuthorizeOutcome::Respond {
+                        target: request.target,
+                        result: Ok(code),
+                    }
+                }
+                None => {
+                    return Err(anyhow::anyhow!("issue decided without a session").into());
+                }
+            },
+            Ok(next) => {
+                let interaction = match parked_id {
+                    Some(id) => id,
+                    None => {
+                        self.park(&mut tx, &request, session.map(|s| s.id), now)
+                            .await?
+                    }
+                };
+                AuthorizeOutcome::Interact {
+                    page: if next == Next::Login {
+                        InteractionPage::Login
+                    } else {
+                        InteractionPage::Consent
+                    },
+                    interaction,
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// RFC 6749 §4.1.2: creates the grant and a single-use code bound to the client, the
+    /// redirect URI, the PKCE challenge and the nonce; returns the code.
+    async fn issue_code(
+        &self,
+        tx: &mut crate::store::Tx,
+        request: &AuthorizationRequest,
+        session: &SessionRow,
+        now: i64,
+    ) -> ServiceResult<String> {
+        let tokens = &self.config.settings.tokens;
+        let scope = ScopeSet::from_stored(&request.scope);
+        let lifetime = if scope.contains("offline_access") {
+            tokens.refresh_token_ttl_secs
+        } else {
+            tokens.code_ttl_secs + tokens.access_token_ttl_secs
+        };
+        let grant_id = uuid::Uuid::new_v4().to_string();
+        tx.insert_grant(&NewGrant {
+            id: grant_id.clone(),
+            facts: GrantFacts {
+                client_id: request.client_id.clone(),
+                user_id: session.user_id.clone(),
+                session_id: Some(session.id.clone()),
+                scope: request.scope.clone(),
+                auth_time: session.auth_time,
+                amr: session.amr.clone(),
+                acr: session.acr.clone(),
+                revoked_at: None,
+            },
+            expires_at: now + lifetime,
+            now,
+        })
+        .await?;
+        let code = secret::generate();
+        tx.insert_code(&NewCode {
+            code_hash: secret::hash(&code),
+            grant_id,
+            redirect_uri: request.target.redirect_uri.clone(),
+            code_challenge: request.code_challenge.clone(),
+            nonce: request.nonce.clone(),
+            expires_at: now + tokens.code_ttl_secs,
+        })
+        .await?;
+        Ok(code)
+    }
+}
+
+fn untrusted(error: AuthorizeError) -> AuthorizeOutcome {
+    match error {
+        AuthorizeError::Page { error } => AuthorizeOutcome::Untrusted(error),
+        AuthorizeError::Redirect { target, error } => AuthorizeOutcome::Respond {
+            target,
+            result: Err(error),
+        },
+    }
+}

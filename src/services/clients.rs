@@ -1,0 +1,289 @@
+//! Client registration and management (the CLI, the first development start, later the admin
+//! API): every field validated, scopes checked against the catalogue, and a 256-bit secret
+//! shown once and stored only as its SHA-256.
+
+use super::audit::{Event, EventType};
+use super::{Caller, ServiceError, ServiceResult, Services, accounts, convert};
+use crate::auth::secret;
+use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, SigningAlg};
+use crate::oidc::scopes;
+use crate::store::Tx;
+
+/// What a new client needs.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec {
+    /// Fixed client_id (default: random).
+    pub client_id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Redirect URIs (at least one unless only client_credentials).
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Public client (no secret, PKCE required).
+    pub public: bool,
+    /// Grant types (default: authorization_code and refresh_token).
+    pub grant_types: Vec<String>,
+    /// Allowed scopes (default: the standard ones).
+    pub scopes: Vec<String>,
+    /// The client's own roles.
+    pub roles: Vec<String>,
+    /// Skip the consent page.
+    pub skip_consent: bool,
+    /// ID token algorithm (default RS256).
+    pub id_token_alg: Option<String>,
+}
+
+/// A registered client and its secret (shown once).
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The client.
+    pub client: Client,
+    /// The plain secret of a confidential client.
+    pub secret: Option<String>,
+}
+
+fn uris(field: &'static str, values: &[String]) -> ServiceResult<Vec<RedirectUri>> {
+    let mut out: Vec<RedirectUri> = Vec::new();
+    for value in values {
+        let uri = RedirectUri::parse(value).map_err(|m| ServiceError::invalid(field, m))?;
+        if !out.contains(&uri) {
+            out.push(uri);
+        }
+    }
+    Ok(out)
+}
+
+fn client_id(requested: Option<String>) -> ServiceResult<String> {
+    let Some(id) = requested else {
+        return Ok(uuid::Uuid::new_v4().simple().to_string());
+    };
+    let ok = (3..=128).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        return Err(ServiceError::invalid(
+            "client_id",
+            "a client id needs 3 to 128 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    Ok(id)
+}
+
+fn grant_types(names: &[String]) -> ServiceResult<Vec<GrantType>> {
+    if names.is_empty() {
+        return Ok(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
+    }
+    let mut grants = Vec::new();
+    for name in names {
+        let grant = GrantType::parse(name.trim()).ok_or_else(|| {
+            ServiceError::invalid(
+                "grant_types",
+                format!("unknown grant type '{name}' (use authorization_code, refresh_token, client_credentials)"),
+            )
+        })?;
+        if !grants.contains(&grant) {
+            grants.push(grant);
+        }
+    }
+    Ok(grants)
+}
+
+/// The requested scopes, each of which must be in the catalogue.
+async fn checked_scopes(tx: &mut Tx, requested: &[String]) -> ServiceResult<ScopeSet> {
+    let text = if requested.is_empty() {
+        scopes::DEFAULT_CLIENT_SCOPES.to_string()
+    } else {
+        requested.join(" ")
+    };
+    let scope = ScopeSet::parse(&text).map_err(|m| ServiceError::invalid("scopes", m))?;
+    let known: Vec<String> = tx
+        .list_scopes()
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let unknown: Vec<&str> = scope
+        .iter()
+        .filter(|s| !known.iter().any(|k| k == s))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ServiceError::invalid(
+            "scopes",
+            format!(
+                "unknown scope(s): {} (add them with `tessera scope add`)",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    Ok(scope)
+}
+
+impl Services {
+    /// Validates and registers a client.
+    pub async fn register_client(
+        &self,
+        caller: &Caller,
+        spec: ClientSpec,
+    ) -> ServiceResult<Registered> {
+        self.audited(
+            caller,
+            Event::failure(EventType::ClientCreated)
+                .details(serde_json::json!({ "name": spec.name })),
+            async {
+                let name = spec.name.trim().to_string();
+                if name.is_empty() || name.chars().count() > 128 {
+                    return Err(ServiceError::invalid(
+                        "name",
+                        "a client name needs 1 to 128 characters",
+                    ));
+                }
+                let id = client_id(spec.client_id)?;
+                let grants = grant_types(&spec.grant_types)?;
+                if spec.public && grants.contains(&GrantType::ClientCredentials) {
+                    return Err(ServiceError::invalid(
+                        "grant_types",
+                        "a public client cannot use client_credentials",
+                    ));
+                }
+                let redirect_uris = uris("redirect_uris", &spec.redirect_uris)?;
+                if grants.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+                    return Err(ServiceError::invalid(
+                        "redirect_uris",
+                        "the authorization_code grant needs at least one --redirect-uri",
+                    ));
+                }
+                let post_logout =
+                    uris("post_logout_redirect_uris", &spec.post_logout_redirect_uris)?;
+                let alg = match spec.id_token_alg.as_deref() {
+                    None => SigningAlg::RS256,
+                    Some(a) => SigningAlg::parse(a).ok_or_else(|| {
+                        ServiceError::invalid(
+                            "id_token_alg",
+                            format!("unknown algorithm '{a}' (RS256, ES256, EdDSA)"),
+                        )
+                    })?,
+                };
+                let secret = (!spec.public).then(secret::generate);
+                let now = self.now();
+                let mut tx = self.db.write().await?;
+                let scopes = checked_scopes(&mut tx, &spec.scopes).await?;
+                let roles = accounts::checked_roles(&mut tx, &spec.roles).await?;
+                if tx.find_client(&id).await?.is_some() {
+                    return Err(ServiceError::conflict(
+                        "client_id",
+                        format!("client id '{id}' is taken"),
+                    ));
+                }
+                let client = Client {
+                    id,
+                    name,
+                    secret_hash: secret.as_deref().map(secret::hash),
+                    public: spec.public,
+                    redirect_uris,
+                    post_logout_redirect_uris: post_logout,
+                    grant_types: grants,
+                    scopes,
+                    roles,
+                    skip_consent: spec.skip_consent,
+                    id_token_alg: alg,
+                    created_at: now,
+                };
+                tx.insert_client(&convert::client_row(&client)).await?;
+                self.record(
+                    &mut tx,
+                    caller,
+                    Event::success(EventType::ClientCreated).client(&client.id),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(Registered { client, secret })
+            },
+        )
+        .await
+    }
+
+    /// A client by id.
+    pub async fn client(&self, id: &str) -> ServiceResult<Client> {
+        let mut tx = self.db.read().await?;
+        tx.find_client(id)
+            .await?
+            .map(convert::client)
+            .ok_or_else(|| ServiceError::NotFound(format!("client '{id}'")))
+    }
+
+    /// Every client, by id.
+    pub async fn list_clients(&self) -> ServiceResult<Vec<Client>> {
+        let mut tx = self.db.read().await?;
+        Ok(tx
+            .list_clients()
+            .await?
+            .into_iter()
+            .map(convert::client)
+            .collect())
+    }
+
+    /// How many clients exist.
+    pub async fn count_clients(&self) -> ServiceResult<i64> {
+        let mut tx = self.db.read().await?;
+        Ok(tx.count_clients().await?)
+    }
+
+    /// Replaces a confidential client's secret; returns the new one (shown once).
+    pub async fn rotate_client_secret(&self, caller: &Caller, id: &str) -> ServiceResult<String> {
+        self.audited(
+            caller,
+            Event::failure(EventType::ClientSecretRotated).client(id),
+            async {
+                let secret = secret::generate();
+                let now = self.now();
+                let mut tx = self.db.write().await?;
+                if !tx
+                    .set_client_secret(id, &secret::hash(&secret), now)
+                    .await?
+                {
+                    return Err(ServiceError::NotFound(format!(
+                        "confidential client '{id}'"
+                    )));
+                }
+                self.record(
+                    &mut tx,
+                    caller,
+                    Event::success(EventType::ClientSecretRotated).client(id),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(secret)
+            },
+        )
+        .await
+    }
+
+    /// Deletes a client; its grants, tokens and consents go with it.
+    pub async fn delete_client(&self, caller: &Caller, id: &str) -> ServiceResult<()> {
+        self.audited(
+            caller,
+            Event::failure(EventType::ClientDeleted).client(id),
+            async {
+                let now = self.now();
+                let mut tx = self.db.write().await?;
+                if !tx.delete_client(id).await? {
+                    return Err(ServiceError::NotFound(format!("client '{id}'")));
+                }
+                self.record(
+                    &mut tx,
+                    caller,
+                    Event::success(EventType::ClientDeleted).client(id),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            },
+        )
+        .await
+    }
+}

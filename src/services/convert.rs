@@ -1,0 +1,79 @@
+//! Rows to domain values and back: the store keeps flags as 0/1 and lists as words; the rest
+//! of Tessera sees `bool`s and typed lists, and never a password hash.
+
+use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, SigningAlg, User};
+use crate::store::{ClientRow, UserRow};
+
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split(' ').filter(|w| !w.is_empty())
+}
+
+/// A stored user with their roles.
+pub fn user(row: UserRow, roles: Vec<String>) -> User {
+    User {
+        email_verified: row.email_verified != 0,
+        enabled: row.enabled != 0,
+        id: row.id,
+        username: row.username,
+        email: row.email,
+        name: row.name,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        roles,
+    }
+}
+
+/// A stored client; values that no longer parse are dropped rather than trusted.
+pub fn client(row: ClientRow) -> Client {
+    Client {
+        redirect_uris: words(&row.redirect_uris)
+            .filter_map(|u| RedirectUri::parse(u).ok())
+            .collect(),
+        post_logout_redirect_uris: words(&row.post_logout_redirect_uris)
+            .filter_map(|u| RedirectUri::parse(u).ok())
+            .collect(),
+        grant_types: words(&row.grant_types)
+            .filter_map(GrantType::parse)
+            .collect(),
+        scopes: ScopeSet::from_stored(&row.scopes),
+        roles: words(&row.roles).map(str::to_string).collect(),
+        skip_consent: row.skip_consent != 0,
+        id_token_alg: SigningAlg::parse(&row.id_token_alg).unwrap_or(SigningAlg::RS256),
+        public: row.public != 0,
+        secret_hash: row.secret_hash,
+        name: row.name,
+        id: row.id,
+        created_at: row.created_at,
+    }
+}
+
+/// The row that stores `client`.
+pub fn client_row(client: &Client) -> ClientRow {
+    let join = |items: Vec<&str>| items.join(" ");
+    ClientRow {
+        id: client.id.clone(),
+        name: client.name.clone(),
+        secret_hash: client.secret_hash.clone(),
+        public: i64::from(client.public),
+        redirect_uris: join(
+            client
+                .redirect_uris
+                .iter()
+                .map(RedirectUri::as_str)
+                .collect(),
+        ),
+        post_logout_redirect_uris: join(
+            client
+                .post_logout_redirect_uris
+                .iter()
+                .map(RedirectUri::as_str)
+                .collect(),
+        ),
+        grant_types: join(client.grant_types.iter().map(|g| g.as_str()).collect()),
+        scopes: client.scopes.to_string(),
+        roles: client.roles.join(" "),
+        skip_consent: i64::from(client.skip_consent),
+        id_token_alg: client.id_token_alg.as_str().to_string(),
+        created_at: client.created_at,
+    }
+}

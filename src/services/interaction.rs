@@ -1,0 +1,78 @@
+//! Interactions: an authorization request parked while the user signs in or consents, then
+//! resumed by id. Parking, loading, finishing and their lifetime (`session.request_ttl_secs`)
+//! live here, apart from HTTP. The parked request is stored as JSON that tolerates fields
+//! added by later versions (they default when an older row is read).
+
+use super::{ServiceResult, Services, convert};
+use crate::auth::secret;
+use crate::domain::Client;
+use crate::oidc::authorize::AuthorizationRequest;
+use crate::store::{InteractionRow, Tx};
+
+/// A parked authorization request.
+#[derive(Debug, Clone)]
+pub struct Interaction {
+    /// Its id (random, 256 bits).
+    pub id: String,
+    /// The validated request.
+    pub request: AuthorizationRequest,
+    /// The session present when it was parked: a sign-in during the request replaces it.
+    pub prior_session_id: Option<String>,
+    /// When it was parked.
+    pub created_at: i64,
+}
+
+impl Services {
+    /// Parks `request` and returns the interaction's id.
+    pub(crate) async fn park(
+        &self,
+        tx: &mut Tx,
+        request: &AuthorizationRequest,
+        prior_session_id: Option<String>,
+        now: i64,
+    ) -> ServiceResult<String> {
+        let id = secret::generate();
+        let row = InteractionRow {
+            id: id.clone(),
+            client_id: request.client_id.clone(),
+            request: serde_json::to_string(request)
+                .map_err(|e| anyhow::anyhow!("cannot store the request: {e}"))?,
+            prior_session_id,
+            created_at: now,
+            expires_at: now + self.config.settings.session.request_ttl_secs,
+        };
+        tx.insert_interaction(&row).await?;
+        Ok(id)
+    }
+
+    /// A live interaction with its client; `None` when unknown, expired, unreadable or its
+    /// client is gone.
+    pub async fn interaction(&self, id: &str) -> ServiceResult<Option<(Interaction, Client)>> {
+        let mut tx = self.db.read().await?;
+        let Some(row) = tx.find_interaction(id, self.now()).await? else {
+            return Ok(None);
+        };
+        let Ok(request) = serde_json::from_str::<AuthorizationRequest>(&row.request) else {
+            tracing::warn!(interaction = %row.id, "parked request unreadable; treated as expired");
+            return Ok(None);
+        };
+        let Some(client) = tx.find_client(&row.client_id).await?.map(convert::client) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            Interaction {
+                id: row.id,
+                request,
+                prior_session_id: row.prior_session_id,
+                created_at: row.created_at,
+            },
+            client,
+        )))
+    }
+
+    /// Ends an interaction: its request was answered.
+    pub(crate) async fn finish(&self, tx: &mut Tx, id: &str) -> ServiceResult<()> {
+        tx.delete_interaction(id).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! Use cases: one function per state change. Each takes the time once, opens one database
+//! transaction ([`crate::store::Tx`]) that it passes to every store call, applies its
+//! cascades in code, writes its audit event in that same transaction and commits. A use case
+//! that fails part-way leaves nothing behind (the transaction rolls back) and still records
+//! its failure. Web handlers and CLI commands parse, call one use case, and render; they never
+//! reach the store themselves.
+//!
+//! Must not touch: HTTP types (axum), templates, or SQL (the store owns it).
+
+pub mod accounts;
+pub mod audit;
+pub mod authorization;
+pub mod clients;
+mod convert;
+pub mod error;
+pub mod interaction;
+pub mod keys;
+pub mod maintenance;
+pub mod scopes;
+pub mod sessions;
+pub mod sign_in;
+pub mod tokens;
+
+use std::sync::Arc;
+
+pub use audit::{Actor, Caller};
+pub use error::{ServiceError, ServiceResult};
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::session::SessionPolicy;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::oidc::Provider;
+use crate::signing::KeyRing;
+use crate::store::Db;
+
+/// Everything the use cases need, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Services {
+    db: Db,
+    clock: SharedClock,
+    keys: KeyRing,
+    passwords: PasswordHasher,
+    sessions: SessionPolicy,
+    provider: Provider,
+    config: Arc<Config>,
+}
+
+impl Services {
+    /// Wires the use cases to their dependencies.
+    pub fn new(
+        db: Db,
+        clock: SharedClock,
+        keys: KeyRing,
+        passwords: PasswordHasher,
+        config: Arc<Config>,
+    ) -> Services {
+        let provider = Provider {
+            keys: keys.clone(),
+            clock: clock.clone(),
+            issuer: config.issuer.clone(),
+            tokens: config.settings.tokens.clone(),
+        };
+        Services {
+            sessions: SessionPolicy::new(config.settings.session.clone()),
+            db,
+            clock,
+            keys,
+            passwords,
+            provider,
+            config,
+        }
+    }
+
+    /// The database, for start-up, readiness checks and shutdown.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The signing keys (JWKS, readiness).
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The protocol engine (token minting and verification).
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// The current time in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,484 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), introspection (RFC 7662),
+//! revocation (RFC 7009) and userinfo (OpenID Connect Core §5.3), as use cases. The hot paths
+//! (client_credentials, refresh, introspection, userinfo) write nothing on success; a code
+//! exchange consumes its code and records `code_redeemed` in one transaction. Every refusal
+//! of a caller is audited, merged per address and minute when the caller proved nothing.
+
+use serde_json::{Map, Value, json};
+
+use super::audit::{Event, EventType};
+use super::{Actor, Caller, Services, convert};
+use crate::auth::secret;
+use crate::domain::{Client, GrantType, ScopeSet, User};
+use crate::oidc::client::require_grant;
+use crate::oidc::client_auth::{self, Credentials};
+use crate::oidc::params::Params;
+use crate::oidc::tokens::{AccessTokenClaims, TokenResponse, UserGrant};
+use crate::oidc::{ErrorCode, OAuthError, grants, introspect, pkce};
+use crate::store::{RefreshRow, RotateOutcome, Tx};
+
+impl Services {
+    /// Authenticates the client of a token, introspection or revocation request.
+    pub async fn authenticate_client(
+        &self,
+        caller: &Caller,
+        credentials: Credentials,
+    ) -> Result<Client, OAuthError> {
+        if credentials.client_id.len() > 256 {
+            return Err(client_auth::invalid_client(credentials.via_basic));
+        }
+        let client = {
+            let mut tx = self.db.read().await?;
+            tx.find_client(&credentials.client_id)
+                .await?
+                .map(convert::client)
+        };
+        let authenticated = match &client {
+            Some(client) => client_auth::authenticate(client, &credentials),
+            None => Err(client_auth::invalid_client(credentials.via_basic)),
+        };
+        match (client, authenticated) {
+            (Some(client), Ok(())) => Ok(client),
+            (found, Err(error)) => {
+                let reason = if found.is_some() {
+                    "wrong_secret"
+                } else {
+                    "unknown_client"
+                };
+                self.record_failure(
+                    caller,
+                    Event::failure(EventType::ClientAuthFailed)
+                        .client(&credentials.client_id)
+                        .details(json!({ "reason": reason })),
+                    self.now(),
+                )
+                .await;
+                Err(error)
+            }
+            (None, Ok(())) => Err(client_auth::invalid_client(credentials.via_basic)),
+        }
+    }
+
+    /// `POST /token` for an authenticated client.
+    pub async fn token(
+        &self,
+        caller: &Caller,
+        client: &Client,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        let caller = caller.as_actor(Actor::Client(client.id.clone()));
+        let grant_type = params.require("grant_type")?;
+        match GrantType::parse(grant_type) {
+            Some(GrantType::AuthorizationCode) => self.exchange_code(&caller, client, params).await,
+            Some(GrantType::RefreshToken) => self.refresh(&caller, client, params).await,
+            Some(GrantType::ClientCredentials) => {
+                require_grant(client, GrantType::ClientCredentials)?;
+                let scope = grants::client_credentials_scope(client, params)?;
+                self.provider.client_token(client, &scope)
+            }
+            None => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("grant_type '{grant_type}' is not supported"),
+            )),
+        }
+    }
+
+    /// RFC 6749 §4.1.3: redeems a code for tokens. A second use of a code means it leaked:
+    /// the grant its first use created is revoked (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+    async fn exchange_code(
+        &self,
+        caller: &Caller,
+        client: &Client,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        require_grant(client, GrantType::AuthorizationCode)?;
+        let code = params.require("code")?;
+        let code_hash = secret::hash(code);
+        let now = self.now();
+        let failed = |reason: &str, grant: Option<&str>| {
+            Event::failure(EventType::CodeRedeemed)
+                .client(&client.id)
+                .details(json!({ "reason": reason, "grant_id": grant }))
+        };
+        let invalid = || {
+            OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
+        };
+        let mut tx = self.db.write().await?;
+        let Some(row) = tx.find_code(&code_hash).await? else {
+            drop(tx);
+            self.record_failure(caller, failed("unknown_code", None), now)
+                .await;
+            return Err(invalid());
+        };
+        if row.grant.client_id != client.id {
+            drop(tx);
+            self.record_failure(caller, failed("other_client", None), now)
+                .await;
+            return Err(invalid());
+        }
+        let grant_id = row.grant_id.clone();
+        let refusal = if row.consumed_at.is_some() {
+            None
+        } else if row.expires_at <= now || row.grant.revoked_at.is_some() {
+            Some(("expired", invalid()))
+        } else if params.get("redirect_uri") != Some(row.redirect_uri.as_str()) {
+            // RFC 6749 §4.1.3: redirect_uri must be identical to the authorization request's.
+            Some((
+                "redirect_uri_mismatch",
+                OAuthError::invalid_grant("redirect_uri does not match the authorization request"),
+            ))
+        } else if let Err(e) =
+            pkce::verify(params.get("code_verifier"), row.code_challenge.as_deref())
+        {
+            Some(("pkce_failed", e))
+        } else {
+            None
+        };
+        if let Some((reason, error)) = refusal {
+            drop(tx);
+            self.record_failure(caller, failed(reason, Some(&grant_id)), now)
+                .await;
+            return Err(error);
+        }
+        // Settled in SQL: of many concurrent redemptions, on any nodes, exactly one wins.
+        let won = row.consumed_at.is_none() && tx.consume_code(&code_hash, now).await?;
+        if !won {
+            tx.revoke_grant(&grant_id, now).await?;
+            self.record(&mut tx, caller, failed("code_reused", Some(&grant_id)), now)
+                .await?;
+            tx.commit().await?;
+            tracing::warn!(client_id = ?client.id, grant_id = %grant_id, "authorization code reused; grant revoked");
+            return Err(invalid());
+        }
+        let Some(user) = live_user(&mut tx, &row.grant.user_id).await? else {
+            tx.revoke_grant(&grant_id, now).await?;
+            self.record(
+                &mut tx,
+                caller,
+                failed("user_inactive", Some(&grant_id)),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(OAuthError::invalid_grant(
+                "the user's account is no longer active",
+            ));
+        };
+        let scope = ScopeSet::from_stored(&row.grant.scope);
+        let refresh_token = if scope.contains("offline_access") {
+            let token = secret::generate();
+            let ttl = self.config.settings.tokens.refresh_token_ttl_secs;
+            tx.insert_refresh_token(&secret::hash(&token), &grant_id, now, now + ttl)
+                .await?;
+            Some(token)
+        } else {
+            None
+        };
+        self.record(
+            &mut tx,
+            caller,
+            Event::success(EventType::CodeRedeemed)
+                .user(&user.id, &user.username)
+                .client(&client.id)
+                .details(json!({ "grant_id": grant_id, "scope": row.grant.scope })),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.provider.user_tokens(
+            client,
+            UserGrant {
+                grant_id: &grant_id,
+                facts: &row.grant,
+                user: &user,
+                scope: &scope,
+                nonce: row.nonce.as_deref(),
+                refresh_token,
+            },
+        )
+    }
+
+    /// RFC 6749 §6: exchanges a refresh token for new tokens and a new refresh token. A spent
+    /// token presented again, including the loser of two concurrent uses, revokes the whole
+    /// grant (RFC 9700 §4.14.2).
+    async fn refresh(
+        &self,
+        caller: &Caller,
+        client: &Client,
+        params: &Params,
+    ) -> Result<TokenResponse, OAuthError> {
+        require_grant(client, GrantType::RefreshToken)?;
+        let presented = params.require("refresh_token")?;
+        let old_hash = secret::hash(presented);
+        let now = self.now();
+        let invalid =
+            || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+        let failed = |reason: &str| {
+            Event::failure(EventType::RefreshFailed)
+                .client(&client.id)
+                .details(json!({ "reason": reason }))
+        };
+        let row: Option<RefreshRow> = {
+            let mut tx = self.db.read().await?;
+            tx.find_refresh_token(&old_hash).await?
+        };
+        let row = match row {
+            Some(row) if row.grant.client_id == client.id => row,
+            _ => {
+                self.record_failure(caller, failed("unknown_token"), now)
+                    .await;
+                return Err(invalid());
+            }
+        };
+        if row.grant.revoked_at.is_some() || row.expires_at <= now {
+            self.record_failure(caller, failed("expired_or_revoked"), now)
+                .await;
+            return Err(invalid());
+        }
+        let scope = grants::refresh_scope(ScopeSet::from_stored(&row.grant.scope), params)?;
+        let new_token = secret::generate();
+        let ttl = self.config.settings.tokens.refresh_token_ttl_secs;
+        let mut tx = self.db.write().await?;
+        let outcome = if row.used_at.is_some() {
+            RotateOutcome::AlreadyUsed
+        } else {
+            tx.rotate_refresh_token(
+                &old_hash,
+                &secret::hash(&new_token),
+                &row.grant_id,
+                now,
+                now + ttl,
+            )
+            .await?
+        };
+        if outcome == RotateOutcome::AlreadyUsed {
+            tx.revoke_grant(&row.grant_id, now).await?;
+            self.record(&mut tx, caller, failed("refresh_token_reused"), now)
+                .await?;
+            tx.commit().await?;
+            tracing::warn!(client_id = ?client.id, grant_id = %row.grant_id, "refresh token replayed; grant revoked");
+            return Err(invalid());
+        }
+        let Some(user) = live_user(&mut tx, &row.grant.user_id).await? else {
+            // Roll back the rotation, then revoke: the grant's user is gone or disabled.
+            drop(tx);
+            let mut tx = self.db.write().await?;
+            tx.revoke_grant(&row.grant_id, now).await?;
+            self.record(&mut tx, caller, failed("user_inactive"), now)
+                .await?;
+            tx.commit().await?;
+            return Err(OAuthError::invalid_grant(
+                "the user's account is no longer active",
+            ));
+        };
+        tx.commit().await?;
+        self.provider.user_tokens(
+            client,
+            UserGrant {
+                grant_id: &row.grant_id,
+                facts: &row.grant,
+                user: &user,
+                scope: &scope,
+                nonce: None,
+                refresh_token: Some(new_token),
+            },
+        )
+    }
+
+    /// A valid access token of ours whose grant is live and which was not revoked.
+    pub async fn access_token(&self, token: &str) -> Result<AccessTokenClaims, OAuthError> {
+        let at = self.provider.verify_access_token(token)?;
+        let mut tx = self.db.read().await?;
+        let live = tx
+            .access_token_is_live(at.grant_id.as_deref(), &at.jti, self.now())
+            .await?;
+        if !live {
+            return Err(OAuthError::invalid_token(
+                "the access token is invalid, expired or revoked",
+            ));
+        }
+        Ok(at)
+    }
+
+    /// An access token if `token` is one; `None` for anything else.
+    async fn find_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<AccessTokenClaims>, OAuthError> {
+        if token.split('.').count() != 3 {
+            return Ok(None);
+        }
+        match self.access_token(token).await {
+            Ok(at) => Ok(Some(at)),
+            Err(e) if e.code == ErrorCode::InvalidToken => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn find_token(&self, token: &str, hint: Option<&str>) -> Result<Found, OAuthError> {
+        let refresh_first = hint == Some("refresh_token");
+        if !refresh_first && let Some(at) = self.find_access_token(token).await? {
+            return Ok(Found::Access(at));
+        }
+        let refresh = {
+            let mut tx = self.db.read().await?;
+            tx.find_refresh_token(&secret::hash(token)).await?
+        };
+        if let Some(row) = refresh {
+            return Ok(Found::Refresh(row));
+        }
+        if refresh_first && let Some(at) = self.find_access_token(token).await? {
+            return Ok(Found::Access(at));
+        }
+        Ok(Found::Nothing)
+    }
+
+    /// RFC 7662 §2: introspection by a confidential client.
+    pub async fn introspect(
+        &self,
+        client: &Client,
+        params: &Params,
+    ) -> Result<Map<String, Value>, OAuthError> {
+        if client.public {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "public clients may not introspect tokens",
+            ));
+        }
+        let token = params.require("token")?;
+        let now = self.now();
+        match self
+            .find_token(token, params.get("token_type_hint"))
+            .await?
+        {
+            Found::Access(at) => {
+                let username = if at.grant_id.is_some() {
+                    let mut tx = self.db.read().await?;
+                    tx.find_user(&at.sub).await?.map(|u| u.username)
+                } else {
+                    None
+                };
+                Ok(introspect::access_token(&at, username.as_deref()))
+            }
+            Found::Refresh(row) => {
+                let live =
+                    row.used_at.is_none() && row.grant.revoked_at.is_none() && row.expires_at > now;
+                Ok(if live {
+                    introspect::refresh_token(&row.grant, row.expires_at, &self.config.issuer)
+                } else {
+                    introspect::inactive()
+                })
+            }
+            Found::Nothing => Ok(introspect::inactive()),
+        }
+    }
+
+    /// RFC 7009 §2.1: revokes an access token, or a refresh token with its whole grant. A
+    /// token of another client is refused and left alone; an unknown one is no error.
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        client: &Client,
+        params: &Params,
+    ) -> Result<(), OAuthError> {
+        let caller = caller.as_actor(Actor::Client(client.id.clone()));
+        let token = params.require("token")?;
+        let now = self.now();
+        let not_yours = || {
+            OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "the token was not issued to this client",
+            )
+        };
+        match self
+            .find_token(token, params.get("token_type_hint"))
+            .await?
+        {
+            Found::Access(at) => {
+                if at.client_id != client.id {
+                    return Err(not_yours());
+                }
+                let mut tx = self.db.write().await?;
+                tx.revoke_access_token(&at.jti, at.exp).await?;
+                self.record(
+                    &mut tx,
+                    &caller,
+                    Event::success(EventType::TokenRevoked)
+                        .client(&client.id)
+                        .details(json!({ "token_type": "access_token", "jti": at.jti })),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            Found::Refresh(row) => {
+                if row.grant.client_id != client.id {
+                    return Err(not_yours());
+                }
+                let mut tx = self.db.write().await?;
+                tx.revoke_grant(&row.grant_id, now).await?;
+                self.record(
+                    &mut tx,
+                    &caller,
+                    Event::success(EventType::GrantRevoked)
+                        .client(&client.id)
+                        .details(json!({ "grant_id": row.grant_id, "by": "token_revocation" })),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            Found::Nothing => {}
+        }
+        Ok(())
+    }
+
+    /// OpenID Connect Core §5.3: the claims released by a user access token's scopes.
+    pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
+        let at = self.provider.verify_access_token(token)?;
+        if at.grant_id.is_none() {
+            return Err(OAuthError::invalid_token(
+                "this token was not issued for a user",
+            ));
+        }
+        if !at.scope.contains("openid") {
+            return Err(OAuthError::new(
+                ErrorCode::InsufficientScope,
+                "the openid scope is required",
+            ));
+        }
+        // Liveness and the user in one connection: the grant read is what makes revocation
+        // take effect.
+        let mut tx = self.db.read().await?;
+        let live = tx
+            .access_token_is_live(at.grant_id.as_deref(), &at.jti, self.now())
+            .await?;
+        if !live {
+            return Err(OAuthError::invalid_token(
+                "the access token is invalid, expired or revoked",
+            ));
+        }
+        let user = live_user(&mut tx, &at.sub)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
+        let mut body = crate::oidc::claims::user_claims(&user, &at.scope);
+        body.insert("sub".into(), json!(user.id));
+        Ok(body)
+    }
+}
+
+/// What a presented token turned out to be.
+enum Found {
+    Access(AccessTokenClaims),
+    Refresh(RefreshRow),
+    Nothing,
+}
+
+/// The grant's user with their current roles, if the account still exists and is enabled.
+async fn live_user(tx: &mut Tx, user_id: &str) -> Result<Option<User>, OAuthError> {
+    Ok(tx
+        .find_user_with_roles(user_id)
+        .await?
+        .map(|(row, roles)| convert::user(row, roles))
+        .filter(|u| u.enabled))
+}
