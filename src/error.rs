@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::services::ServiceError;
-use crate::store::StoreError;
 
 /// What the error page shows.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -92,15 +91,6 @@ impl AppError {
             title,
             message,
             code,
-        }
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => AppError::Unavailable(e.to_string()),
-            other => AppError::Internal(other.into()),
         }
     }
 }

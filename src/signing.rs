@@ -18,7 +18,6 @@ use serde_json::{Map, Value};
 
 use crate::clock::SharedClock;
 use crate::domain::SigningAlg;
-use crate::store::KeyRow;
 
 pub mod foreign;
 mod sealed;
@@ -77,6 +76,26 @@ struct LoadedKey {
     public_jwk: Value,
     signer: Box<dyn JwsSigner>,
     verifier: Box<dyn JwsVerifier>,
+}
+
+/// A key as stored: its private part sealed under the master key. The key use cases read
+/// and write these; the keyring only turns them into signers.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    /// Key id.
+    pub kid: String,
+    /// Algorithm (JOSE name).
+    pub alg: String,
+    /// Generation within the algorithm.
+    pub generation: i64,
+    /// The private JWK, sealed (compact JWE).
+    pub private_jwe: String,
+    /// The public JWK as JSON.
+    pub public_jwk: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// From when it signs.
+    pub activate_at: i64,
 }
 
 /// Where a key is in its life (see the module header).
@@ -196,14 +215,14 @@ impl KeyRing {
         alg: SigningAlg,
         generation: i64,
         activate_at: i64,
-    ) -> Result<KeyRow, KeyError> {
+    ) -> Result<StoredKey, KeyError> {
         let jwk = generate_jwk(alg)?;
         let kid = uuid::Uuid::new_v4().simple().to_string();
         let mut public = jwk.to_public_key().map_err(crypto)?;
         public.set_key_id(&kid);
         public.set_key_use("sig");
         public.set_algorithm(alg.as_str());
-        Ok(KeyRow {
+        Ok(StoredKey {
             kid,
             alg: alg.as_str().to_string(),
             generation,
@@ -215,7 +234,7 @@ impl KeyRing {
     }
 
     /// Replaces the loaded keys with `rows` (every stored key) and rebuilds the JWKS document.
-    pub fn load(&self, rows: Vec<KeyRow>) -> Result<(), KeyError> {
+    pub fn load(&self, rows: Vec<StoredKey>) -> Result<(), KeyError> {
         let mut keys = Vec::with_capacity(rows.len());
         for row in rows {
             let Some(alg) = SigningAlg::parse(&row.alg) else {

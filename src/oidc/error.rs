@@ -4,8 +4,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::store::StoreError;
-
 /// The registered error codes Tessera sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -139,19 +137,6 @@ impl fmt::Display for OAuthError {
 }
 
 impl std::error::Error for OAuthError {}
-
-impl From<StoreError> for OAuthError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => Self {
-                code: ErrorCode::TemporarilyUnavailable,
-                description: "the service is temporarily unavailable; try again shortly".into(),
-                cause: Some(e.to_string()),
-            },
-            other => Self::server_error(other),
-        }
-    }
-}
 
 impl From<crate::signing::KeyError> for OAuthError {
     fn from(e: crate::signing::KeyError) -> Self {

@@ -4,7 +4,6 @@
 use serde_json::{Map, Value, json};
 
 use super::tokens::AccessTokenClaims;
-use crate::store::GrantFacts;
 
 /// RFC 7662 §2.2: `{"active": false}` and nothing else.
 pub fn inactive() -> Map<String, Value> {
@@ -42,14 +41,27 @@ pub fn access_token(at: &AccessTokenClaims, username: Option<&str>) -> Map<Strin
     body
 }
 
-/// The answer for a live refresh token of `grant`.
-pub fn refresh_token(grant: &GrantFacts, expires_at: i64, issuer: &str) -> Map<String, Value> {
+/// A live refresh token: what its grant authorizes.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshTokenFacts<'a> {
+    /// Granted scopes.
+    pub scope: &'a str,
+    /// The client it was issued to.
+    pub client_id: &'a str,
+    /// The user.
+    pub user_id: &'a str,
+    /// When it expires.
+    pub expires_at: i64,
+}
+
+/// The answer for a live refresh token.
+pub fn refresh_token(token: RefreshTokenFacts<'_>, issuer: &str) -> Map<String, Value> {
     let mut body = Map::new();
     body.insert("active".into(), json!(true));
-    body.insert("scope".into(), json!(grant.scope));
-    body.insert("client_id".into(), json!(grant.client_id));
-    body.insert("sub".into(), json!(grant.user_id));
-    body.insert("exp".into(), json!(expires_at));
+    body.insert("scope".into(), json!(token.scope));
+    body.insert("client_id".into(), json!(token.client_id));
+    body.insert("sub".into(), json!(token.user_id));
+    body.insert("exp".into(), json!(token.expires_at));
     body.insert("iss".into(), json!(issuer));
     body.insert("token_type".into(), json!("refresh_token"));
     body

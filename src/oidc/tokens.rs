@@ -10,7 +10,6 @@ use super::{OAuthError, Provider};
 use crate::auth::secret;
 use crate::domain::ScopeSet;
 use crate::domain::User;
-use crate::store::GrantFacts;
 
 /// The JSON body of a successful token response.
 #[derive(Debug, Clone, Serialize)]
@@ -36,8 +35,14 @@ pub struct TokenResponse {
 pub struct UserGrant<'a> {
     /// Grant id.
     pub grant_id: &'a str,
-    /// What the grant records (session, authentication time and methods).
-    pub facts: &'a GrantFacts,
+    /// The session the grant was made in (`sid`).
+    pub session_id: Option<&'a str>,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// Authentication methods, space-separated.
+    pub amr: &'a str,
+    /// Authentication context class reached.
+    pub acr: &'a str,
     /// The user, with their current roles.
     pub user: &'a User,
     /// Scopes of these tokens (the grant's, or fewer on refresh).
@@ -92,9 +97,9 @@ impl Provider {
             jti: &jti,
             now,
             ttl: self.tokens.access_token_ttl_secs,
-            auth_time: Some(grant.facts.auth_time),
+            auth_time: Some(grant.auth_time),
             grant_id: Some(grant.grant_id),
-            sid: grant.facts.session_id.as_deref(),
+            sid: grant.session_id,
             roles,
         });
         let access_token =
@@ -107,11 +112,11 @@ impl Provider {
                 client_id: &client.id,
                 now,
                 ttl: self.tokens.id_token_ttl_secs,
-                auth_time: grant.facts.auth_time,
-                amr: &grant.facts.amr,
-                acr: &grant.facts.acr,
+                auth_time: grant.auth_time,
+                amr: grant.amr,
+                acr: grant.acr,
                 nonce: grant.nonce,
-                sid: grant.facts.session_id.as_deref(),
+                sid: grant.session_id,
                 at_hash: Some(claims::at_hash(&access_token, client.id_token_alg)),
             };
             let profile = claims::user_claims(grant.user, grant.scope);

@@ -7,13 +7,13 @@ use super::audit::{Event, EventType};
 use super::interaction::Interaction;
 use super::{Actor, Caller, ServiceResult, Services, convert};
 use crate::auth::secret;
-use crate::domain::{Client, ScopeSet, User};
+use crate::domain::{Client, ScopeSet, Session, User};
 use crate::oidc::authorize::{
     self, AuthorizationRequest, AuthorizeError, ConsentState, Next, ResponseTarget, SessionView,
 };
 use crate::oidc::params::Params;
 use crate::oidc::{ErrorCode, OAuthError};
-use crate::store::{GrantFacts, NewCode, NewGrant, SessionRow};
+use crate::store::{GrantFacts, NewCode, NewGrant};
 
 /// Which page the user must see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,7 @@ impl Services {
     pub async fn authorize(
         &self,
         params: &Params,
-        session: Option<SessionRow>,
+        session: Option<Session>,
     ) -> ServiceResult<AuthorizeOutcome> {
         let client_id = match authorize::check_client_id(params) {
             Ok(id) => id,
@@ -98,7 +98,7 @@ impl Services {
     pub async fn resume_authorization(
         &self,
         interaction: &str,
-        session: Option<SessionRow>,
+        session: Option<Session>,
     ) -> ServiceResult<Option<AuthorizeOutcome>> {
         let Some((parked, client)) = self.interaction(interaction).await? else {
             return Ok(None);
@@ -115,7 +115,7 @@ impl Services {
     pub async fn consent_prompt(
         &self,
         interaction: &str,
-        session: Option<&SessionRow>,
+        session: Option<&Session>,
     ) -> ServiceResult<Option<Result<ConsentPrompt, AuthorizeOutcome>>> {
         let Some((parked, client)) = self.interaction(interaction).await? else {
             return Ok(None);
@@ -147,7 +147,7 @@ impl Services {
         &self,
         caller: &Caller,
         interaction: &str,
-        session: Option<SessionRow>,
+        session: Option<Session>,
         approve: bool,
     ) -> ServiceResult<Option<AuthorizeOutcome>> {
         let Some((parked, client)) = self.interaction(interaction).await? else {
@@ -228,7 +228,7 @@ impl Services {
         client: &Client,
         request: AuthorizationRequest,
         parked: Option<Interaction>,
-        session: Option<SessionRow>,
+        session: Option<Session>,
         consent_given_now: bool,
     ) -> ServiceResult<AuthorizeOutcome> {
         let now = self.now();
@@ -325,7 +325,7 @@ impl Services {
         &self,
         tx: &mut crate::store::Tx,
         request: &AuthorizationRequest,
-        session: &SessionRow,
+        session: &Session,
         now: i64,
     ) -> ServiceResult<String> {
         let tokens = &self.config.settings.tokens;
@@ -344,7 +344,7 @@ impl Services {
                 session_id: Some(session.id.clone()),
                 scope: request.scope.clone(),
                 auth_time: session.auth_time,
-                amr: session.amr.clone(),
+                amr: session.amr.join(" "),
                 acr: session.acr.clone(),
                 revoked_at: None,
             },

@@ -1,8 +1,8 @@
 //! Rows to domain values and back: the store keeps flags as 0/1 and lists as words; the rest
 //! of Tessera sees `bool`s and typed lists, and never a password hash.
 
-use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, SigningAlg, User};
-use crate::store::{ClientRow, UserRow};
+use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, Session, SigningAlg, User};
+use crate::store::{ClientRow, SessionRow, UserRow};
 
 fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split(' ').filter(|w| !w.is_empty())
@@ -75,5 +75,17 @@ pub fn client_row(client: &Client) -> ClientRow {
         skip_consent: i64::from(client.skip_consent),
         id_token_alg: client.id_token_alg.as_str().to_string(),
         created_at: client.created_at,
+    }
+}
+
+/// A stored session.
+pub fn session(row: SessionRow) -> Session {
+    Session {
+        amr: words(&row.amr).map(str::to_string).collect(),
+        remember: row.remember != 0,
+        id: row.id,
+        user_id: row.user_id,
+        auth_time: row.auth_time,
+        acr: row.acr,
     }
 }

@@ -97,5 +97,18 @@ impl From<ServiceError> for OAuthError {
     }
 }
 
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> OAuthError {
+        match e {
+            StoreError::Unavailable(_) => Self {
+                code: ErrorCode::TemporarilyUnavailable,
+                description: "the service is temporarily unavailable; try again shortly".into(),
+                cause: Some(e.to_string()),
+            },
+            other => Self::server_error(other),
+        }
+    }
+}
+
 /// Result of a use case.
 pub type ServiceResult<T> = Result<T, ServiceError>;

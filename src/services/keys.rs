@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use super::audit::{Event, EventType};
 use super::{Caller, ServiceResult, Services};
 use crate::domain::SigningAlg;
-use crate::signing::KeyInfo;
+use crate::signing::{KeyInfo, StoredKey};
+use crate::store::KeyRow;
 
 impl Services {
     /// Creates the first key of every algorithm that has none (nodes starting together agree
@@ -28,7 +29,7 @@ impl Services {
             }
             let mut tx = self.db.write().await?;
             for row in &fresh {
-                if tx.insert_key(row).await? {
+                if tx.insert_key(&to_row(row)).await? {
                     tracing::info!(alg = row.alg, "generated the first signing key");
                 }
             }
@@ -41,7 +42,7 @@ impl Services {
     pub async fn reload_keys(&self) -> ServiceResult<()> {
         let mut tx = self.db.read().await?;
         let rows = tx.list_keys().await?;
-        self.keys.load(rows)?;
+        self.keys.load(rows.into_iter().map(from_row).collect())?;
         Ok(())
     }
 
@@ -75,7 +76,7 @@ impl Services {
             let mut created = Vec::new();
             for row in fresh {
                 // Another node may have stored this generation first: theirs stands.
-                if tx.insert_key(&row).await? {
+                if tx.insert_key(&to_row(&row)).await? {
                     created.push(row.kid);
                 }
             }
@@ -112,5 +113,29 @@ impl Services {
         tx.delete_keys(&expired).await?;
         tx.commit().await?;
         self.reload_keys().await
+    }
+}
+
+fn to_row(key: &StoredKey) -> KeyRow {
+    KeyRow {
+        kid: key.kid.clone(),
+        alg: key.alg.clone(),
+        generation: key.generation,
+        private_jwe: key.private_jwe.clone(),
+        public_jwk: key.public_jwk.clone(),
+        created_at: key.created_at,
+        activate_at: key.activate_at,
+    }
+}
+
+fn from_row(row: KeyRow) -> StoredKey {
+    StoredKey {
+        kid: row.kid,
+        alg: row.alg,
+        generation: row.generation,
+        private_jwe: row.private_jwe,
+        public_jwk: row.public_jwk,
+        created_at: row.created_at,
+        activate_at: row.activate_at,
     }
 }

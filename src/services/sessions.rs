@@ -6,6 +6,7 @@ use super::audit::{Event, EventType};
 use super::{Caller, ServiceError, ServiceResult, Services, convert};
 use crate::auth::secret;
 use crate::auth::session::Stage;
+use crate::domain::Session;
 use crate::oidc::OAuthError;
 use crate::oidc::end_session::{self, EndSessionRequest};
 use crate::oidc::params::Params;
@@ -32,7 +33,7 @@ impl Services {
 
     /// The live, fully signed-in session of a cookie secret; its idle deadline is pushed when
     /// due. A half-signed-in session is not returned: it serves only its pending step.
-    pub async fn session(&self, cookie: Option<&str>) -> ServiceResult<Option<SessionRow>> {
+    pub async fn session(&self, cookie: Option<&str>) -> ServiceResult<Option<Session>> {
         let Some(session) = self.find_session(cookie).await? else {
             return Ok(None);
         };
@@ -45,7 +46,7 @@ impl Services {
             tx.touch_session(&session.id, now, idle_expires_at).await?;
             tx.commit().await?;
         }
-        Ok(Some(session))
+        Ok(Some(convert::session(session)))
     }
 
     /// The session a cookie names in any stage, for replacing it at the next sign-in.
@@ -60,13 +61,13 @@ impl Services {
     pub async fn sign_out(
         &self,
         caller: &Caller,
-        session: &SessionRow,
+        session: &Session,
         by: SignOutBy,
         client_id: Option<&str>,
     ) -> ServiceResult<()> {
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let revoked = self.end_session(&mut tx, session, now).await?;
+        let revoked = self.end_session(&mut tx, &session.id, now).await?;
         let user = tx
             .find_user(&session.user_id)
             .await?
@@ -95,12 +96,12 @@ impl Services {
     pub(crate) async fn end_session(
         &self,
         tx: &mut Tx,
-        session: &SessionRow,
+        session_id: &str,
         now: i64,
     ) -> ServiceResult<u64> {
-        tx.delete_session(&session.id).await?;
+        tx.delete_session(session_id).await?;
         let offline = self.config.settings.logout.revoke_offline_grants;
-        Ok(tx.revoke_session_grants(&session.id, offline, now).await?)
+        Ok(tx.revoke_session_grants(session_id, offline, now).await?)
     }
 
     /// RP-Initiated Logout §2–§3: validates a logout request. A post-logout redirect needs a

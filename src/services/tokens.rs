@@ -189,7 +189,10 @@ impl Services {
             client,
             UserGrant {
                 grant_id: &grant_id,
-                facts: &row.grant,
+                session_id: row.grant.session_id.as_deref(),
+                auth_time: row.grant.auth_time,
+                amr: &row.grant.amr,
+                acr: &row.grant.acr,
                 user: &user,
                 scope: &scope,
                 nonce: row.nonce.as_deref(),
@@ -276,7 +279,10 @@ impl Services {
             client,
             UserGrant {
                 grant_id: &row.grant_id,
-                facts: &row.grant,
+                session_id: row.grant.session_id.as_deref(),
+                auth_time: row.grant.auth_time,
+                amr: &row.grant.amr,
+                acr: &row.grant.acr,
                 user: &user,
                 scope: &scope,
                 nonce: None,
@@ -364,7 +370,15 @@ impl Services {
                 let live =
                     row.used_at.is_none() && row.grant.revoked_at.is_none() && row.expires_at > now;
                 Ok(if live {
-                    introspect::refresh_token(&row.grant, row.expires_at, &self.config.issuer)
+                    introspect::refresh_token(
+                        introspect::RefreshTokenFacts {
+                            scope: &row.grant.scope,
+                            client_id: &row.grant.client_id,
+                            user_id: &row.grant.user_id,
+                            expires_at: row.expires_at,
+                        },
+                        &self.config.issuer,
+                    )
                 } else {
                     introspect::inactive()
                 })

@@ -5,9 +5,11 @@ pub mod csrf;
 pub mod extract;
 pub mod form;
 pub mod headers;
+pub mod html;
 pub mod middleware;
 pub mod oidc;
 pub mod ops;
+pub mod outcome;
 pub mod pages;
 pub mod session;
 

@@ -5,9 +5,9 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::auth::session::IssuedSession;
+use crate::domain::Session;
 use crate::services::ServiceResult;
 use crate::state::AppState;
-use crate::store::SessionRow;
 
 fn cookie_name(secure: bool) -> &'static str {
     if secure {
@@ -24,7 +24,7 @@ pub fn cookie(state: &AppState, jar: &CookieJar) -> Option<String> {
 }
 
 /// The live, fully signed-in session of this request, if any.
-pub async fn current(state: &AppState, jar: &CookieJar) -> ServiceResult<Option<SessionRow>> {
+pub async fn current(state: &AppState, jar: &CookieJar) -> ServiceResult<Option<Session>> {
     state.services.session(cookie(state, jar).as_deref()).await
 }
 

@@ -16,7 +16,7 @@ use crate::services::Caller;
 use crate::services::sessions::SignOutBy;
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
-use crate::web::pages::page;
+use crate::web::html::page;
 use crate::web::{form, session};
 
 /// Parameters carried from the request to the confirmation form.

@@ -43,14 +43,14 @@ pub async fn get(State(state): State<AppState>, jar: CookieJar) -> Result<Respon
         Err(e) => return Err(e.into()),
     };
     let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
-    let methods: Vec<&str> = current.amr.split(' ').filter(|m| !m.is_empty()).collect();
+
     let page = super::page(
         &state,
         "account.html",
         json!({
             "csrf_token": csrf_token,
             "user": { "id": user.id, "username": user.username, "email": user.email, "name": user.name, "roles": user.roles },
-            "session": { "auth_time": format_time(current.auth_time), "remember": current.remember != 0, "methods": methods },
+            "session": { "auth_time": format_time(current.auth_time), "remember": current.remember, "methods": current.amr },
         }),
     )?;
     Ok((jar, page).into_response())

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::services::Caller;
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
-use crate::web::oidc::authorize::{answer, expired};
+use crate::web::outcome::{answer, expired};
 use crate::web::{form, session};
 
 /// Shows the consent page of a parked request.
