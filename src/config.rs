@@ -50,6 +50,10 @@ pub struct PasswordSettings {
     pub parallelism: u32,
     /// How many hashes may run at once; bounds memory to `memory_kib` times this.
     pub max_concurrent: usize,
+    /// Fewest characters of a new password (NIST SP 800-63B-4: 15 for a single factor).
+    pub min_length: usize,
+    /// Lowest zxcvbn strength score (0–4) of a new password.
+    pub min_score: u8,
 }
 
 impl Default for PasswordSettings {
@@ -59,6 +63,8 @@ impl Default for PasswordSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent: 4,
+            min_length: 15,
+            min_score: 3,
         }
     }
 }
@@ -180,6 +186,72 @@ impl Default for LogoutSettings {
     }
 }
 
+/// Outgoing mail: SMTP, or `.eml` files in a folder when no server is set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtp+starttls://…` or `smtps://…`, with optional
+    /// `user:password@`; unset writes `.eml` files to `outbox_dir`.
+    pub smtp_url: Option<String>,
+    /// The From header (default `Tessera <no-reply@{issuer host}>`).
+    pub from: Option<String>,
+    /// Where messages go as `.eml` files when no SMTP server is set.
+    pub outbox_dir: PathBuf,
+    /// How often the queue is checked for messages to send, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// The first retry after a failed send, in seconds; doubles on each further failure.
+    pub retry_initial_secs: i64,
+    /// The longest wait between retries, in seconds.
+    pub retry_max_secs: i64,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: None,
+            outbox_dir: PathBuf::from("./outbox"),
+            poll_interval_ms: 500,
+            retry_initial_secs: 1,
+            retry_max_secs: 60,
+        }
+    }
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    /// Anyone may sign up.
+    Open,
+    /// Only with an invitation link.
+    Invite,
+    /// Only admins create accounts.
+    Closed,
+}
+
+/// Self-service sign-up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationSettings {
+    /// `open`, `invite` or `closed`.
+    pub mode: RegistrationMode,
+    /// Roles a new self-registered account gets.
+    pub default_roles: Vec<String>,
+    /// A self-registered account must verify its e-mail before its first sign-in completes.
+    pub require_verified_email: bool,
+}
+
+impl Default for RegistrationSettings {
+    fn default() -> Self {
+        Self {
+            mode: RegistrationMode::Open,
+            default_roles: vec!["user".into()],
+            require_verified_email: true,
+        }
+    }
+}
+
 /// The whole configuration as read from defaults, file and environment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -220,6 +292,10 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// How often expired rows are removed, in seconds.
     pub cleanup_interval_secs: u64,
+    /// Outgoing mail.
+    pub mail: MailSettings,
+    /// Self-service sign-up.
+    pub registration: RegistrationSettings,
 }
 
 impl Default for Settings {
@@ -242,6 +318,8 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
             cleanup_interval_secs: 300,
+            mail: MailSettings::default(),
+            registration: RegistrationSettings::default(),
         }
     }
 }
@@ -417,6 +495,20 @@ impl Settings {
         if self.cleanup_interval_secs == 0 {
             return Err(invalid("cleanup_interval_secs", "must be at least 1"));
         }
+        if !(8..=128).contains(&self.password.min_length) {
+            return Err(invalid("password.min_length", "must be between 8 and 128"));
+        }
+        if self.password.min_score > 4 {
+            return Err(invalid("password.min_score", "must be between 0 and 4"));
+        }
+        if let Some(url) = &self.mail.smtp_url {
+            check_smtp_url(url)?;
+        }
+        if self.mail.poll_interval_ms == 0 {
+            return Err(invalid("mail.poll_interval_ms", "must be at least 1"));
+        }
+        positive("mail.retry_initial_secs", self.mail.retry_initial_secs)?;
+        positive("mail.retry_max_secs", self.mail.retry_max_secs)?;
         let trusted_proxies = parse_networks(&self.trusted_proxies)?;
         let secure_cookies = issuer_url.scheme() == "https";
         Ok(Config {
@@ -427,6 +519,22 @@ impl Settings {
             settings: self,
         })
     }
+}
+
+/// `smtp://`, `smtp+starttls://` or `smtps://` with a host.
+fn check_smtp_url(url: &str) -> Result<(), ConfigError> {
+    let parsed =
+        Url::parse(url).map_err(|e| invalid("mail.smtp_url", format!("not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtp+starttls" | "smtps") {
+        return Err(invalid(
+            "mail.smtp_url",
+            "use smtp://host:port, smtp+starttls://host:port or smtps://host:port",
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("mail.smtp_url", "must name a host"));
+    }
+    Ok(())
 }
 
 /// A list, or one string of comma-separated items (how environment variables carry lists).
@@ -480,6 +588,28 @@ fn env_value(value: &str) -> figment::value::Value {
 }
 
 impl Config {
+    /// The From address of outgoing mail.
+    pub fn mail_from(&self) -> String {
+        self.settings.mail.from.clone().unwrap_or_else(|| {
+            let host = Url::parse(&self.issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| "localhost".into());
+            // An address cannot name a bare IP here; an issuer on an IP is a development
+            // setup, whose mail stays local anyway.
+            let domain = if host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok()
+            {
+                "localhost".to_string()
+            } else {
+                host
+            };
+            format!("Tessera <no-reply@{domain}>")
+        })
+    }
+
     /// Whether the issuer host is a loopback address (development).
     pub fn issuer_is_loopback(&self) -> bool {
         Url::parse(&self.issuer)
@@ -516,6 +646,7 @@ impl Config {
         if settings.admin_password.is_some() {
             settings.admin_password = Some("[redacted]".into());
         }
+        settings.mail.smtp_url = settings.mail.smtp_url.as_deref().map(redact_url_password);
         settings.database_url = redact_url_password(&settings.database_url);
         toml_string(&settings)
     }

@@ -14,7 +14,8 @@
 //! - [`oidc`]: the OAuth 2.0 / OpenID Connect rules, free of HTTP and SQL types.
 //! - [`signing`]: signing keys, JWKS and JWT signing/verification (the only josekit user).
 //! - [`store`]: the database (the only sqlx user).
-//! - [`render`]: HTML templates (the only minijinja user).
+//! - [`render`]: HTML and mail templates (the only minijinja user).
+//! - [`mail`]: sends the queued mail over SMTP or into `.eml` files (the only lettre user).
 //! - [`web`]: axum handlers that adapt HTTP to the modules above.
 //! - [`error`]: how errors render: HTML pages, problem documents (RFC 9457).
 
@@ -30,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod mail;
 pub mod oidc;
 pub mod render;
 pub mod services;

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-/// Every template Tessera renders, with its built-in text.
-const BUILT_IN: [(&str, &str); 8] = [
+/// Every template Tessera renders, with its built-in text: pages, and mail in `mail/`
+/// (`NAME.txt`, whose first line is `Subject: …`, and `NAME.html`).
+const BUILT_IN: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),
     ("account.html", include_str!("../templates/account.html")),
@@ -25,6 +26,116 @@ const BUILT_IN: [(&str, &str); 8] = [
     (
         "form_post.html",
         include_str!("../templates/form_post.html"),
+    ),
+    ("notice.html", include_str!("../templates/notice.html")),
+    ("register.html", include_str!("../templates/register.html")),
+    (
+        "password_form.html",
+        include_str!("../templates/password_form.html"),
+    ),
+    (
+        "forgot_password.html",
+        include_str!("../templates/forgot_password.html"),
+    ),
+    (
+        "account_nav.html",
+        include_str!("../templates/account_nav.html"),
+    ),
+    (
+        "account_page.html",
+        include_str!("../templates/account_page.html"),
+    ),
+    (
+        "account_profile.html",
+        include_str!("../templates/account_profile.html"),
+    ),
+    (
+        "account_password.html",
+        include_str!("../templates/account_password.html"),
+    ),
+    (
+        "account_sessions.html",
+        include_str!("../templates/account_sessions.html"),
+    ),
+    (
+        "account_apps.html",
+        include_str!("../templates/account_apps.html"),
+    ),
+    (
+        "account_activity.html",
+        include_str!("../templates/account_activity.html"),
+    ),
+    (
+        "account_delete.html",
+        include_str!("../templates/account_delete.html"),
+    ),
+    (
+        "mail/base.html",
+        include_str!("../templates/mail/base.html"),
+    ),
+    (
+        "mail/change_email.html",
+        include_str!("../templates/mail/change_email.html"),
+    ),
+    (
+        "mail/change_email.txt",
+        include_str!("../templates/mail/change_email.txt"),
+    ),
+    (
+        "mail/email_change_requested.html",
+        include_str!("../templates/mail/email_change_requested.html"),
+    ),
+    (
+        "mail/email_change_requested.txt",
+        include_str!("../templates/mail/email_change_requested.txt"),
+    ),
+    (
+        "mail/email_changed.html",
+        include_str!("../templates/mail/email_changed.html"),
+    ),
+    (
+        "mail/email_changed.txt",
+        include_str!("../templates/mail/email_changed.txt"),
+    ),
+    (
+        "mail/invitation.html",
+        include_str!("../templates/mail/invitation.html"),
+    ),
+    (
+        "mail/invitation.txt",
+        include_str!("../templates/mail/invitation.txt"),
+    ),
+    (
+        "mail/password_changed.html",
+        include_str!("../templates/mail/password_changed.html"),
+    ),
+    (
+        "mail/password_changed.txt",
+        include_str!("../templates/mail/password_changed.txt"),
+    ),
+    (
+        "mail/reset_password.html",
+        include_str!("../templates/mail/reset_password.html"),
+    ),
+    (
+        "mail/reset_password.txt",
+        include_str!("../templates/mail/reset_password.txt"),
+    ),
+    (
+        "mail/signup_attempt.html",
+        include_str!("../templates/mail/signup_attempt.html"),
+    ),
+    (
+        "mail/signup_attempt.txt",
+        include_str!("../templates/mail/signup_attempt.txt"),
+    ),
+    (
+        "mail/verify_email.html",
+        include_str!("../templates/mail/verify_email.html"),
+    ),
+    (
+        "mail/verify_email.txt",
+        include_str!("../templates/mail/verify_email.txt"),
     ),
 ];
 
@@ -66,7 +177,7 @@ impl Templates {
                 AutoEscape::None
             }
         });
-        for (name, builtin) in BUILT_IN {
+        for &(name, builtin) in BUILT_IN {
             let source = match override_dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => std::fs::read_to_string(&path).map_err(|e| TemplateError {
                     name: name.into(),

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::auth::password::PasswordHasher;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::mail::Mailer;
 use crate::render::Templates;
 use crate::services::Services;
 use crate::signing::{KeyRing, MasterKey};
@@ -44,6 +45,7 @@ pub async fn open_services(config: Config, clock: SharedClock) -> anyhow::Result
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    mailer: Mailer,
 }
 
 impl Application {
@@ -67,7 +69,13 @@ impl Application {
             tracing::warn!("INSECURE SETTING: {warning}");
         }
         let templates = Templates::load(config.settings.templates_dir.as_deref(), &config.issuer)?;
-        let discovery = serde_json::to_vec(&crate::oidc::discovery::document(&config.issuer))?;
+        let mailer = Mailer::new(&config, templates.clone())?;
+        let registration_open =
+            config.settings.registration.mode != crate::config::RegistrationMode::Closed;
+        let discovery = serde_json::to_vec(&crate::oidc::discovery::document(
+            &config.issuer,
+            registration_open,
+        ))?;
         let services = open_services(config, clock).await?;
         services.open_keys().await?;
         let state = AppState {
@@ -77,7 +85,11 @@ impl Application {
             discovery: Arc::from(discovery),
         };
         crate::cli::bootstrap::first_start(&state.services).await?;
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            state,
+            mailer,
+        })
     }
 
     /// The bound port (useful when listening on port 0).
@@ -96,7 +108,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let tasks = spawn_background_tasks(&self.state, stop_rx);
+        let mut tasks = spawn_background_tasks(&self.state, stop_rx.clone());
+        tasks.push(tokio::spawn(crate::mail::run(
+            self.state.services.clone(),
+            self.mailer,
+            stop_rx,
+        )));
         let router = crate::web::router(self.state.clone());
         tracing::info!(
             issuer = %self.state.config.issuer,

@@ -1,5 +1,7 @@
-//! Account security without HTTP types: password hashing, random secrets, session lifetimes.
+//! Account security without HTTP types: password hashing and policy, random secrets, session
+//! lifetimes.
 
 pub mod password;
+pub mod password_policy;
 pub mod secret;
 pub mod session;

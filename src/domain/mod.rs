@@ -2,6 +2,7 @@
 //! does I/O or panics.
 
 mod client;
+pub mod device;
 mod email;
 mod redirect_uri;
 mod role;

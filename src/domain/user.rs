@@ -21,4 +21,8 @@ pub struct User {
     pub updated_at: i64,
     /// Role names, sorted.
     pub roles: Vec<String>,
+    /// Preferred language (BCP 47), when set.
+    pub locale: Option<String>,
+    /// Time zone (IANA name), when set.
+    pub time_zone: Option<String>,
 }

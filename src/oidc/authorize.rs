@@ -30,6 +30,9 @@ pub struct Prompt {
     pub login: bool,
     /// Ask for consent again.
     pub consent: bool,
+    /// Open account creation (Initiating User Registration via OpenID Connect 1.0 §4).
+    #[serde(default)]
+    pub create: bool,
 }
 
 /// Where and how to send a response once the client and redirect URI are trusted.
@@ -218,6 +221,7 @@ fn check_prompt(params: &Params) -> Result<Prompt, OAuthError> {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
+            "create" => prompt.create = true,
             // Tessera has one account per session, so choosing one is a no-op.
             "select_account" => {}
             other => {
@@ -227,7 +231,7 @@ fn check_prompt(params: &Params) -> Result<Prompt, OAuthError> {
             }
         }
     }
-    if prompt.none && (prompt.login || prompt.consent) {
+    if prompt.none && (prompt.login || prompt.consent || prompt.create) {
         return Err(OAuthError::invalid_request(
             "prompt=none cannot be combined with other values",
         ));
@@ -352,6 +356,8 @@ pub struct SessionView {
 pub enum Next {
     /// Show the login page.
     Login,
+    /// Show the sign-up page (`prompt=create`).
+    Register,
     /// Show the consent page.
     Consent,
     /// Issue the code.
@@ -380,6 +386,11 @@ pub fn decide(
     now: i64,
     consent: ConsentState,
 ) -> Result<Next, OAuthError> {
+    // Initiating User Registration §4: `prompt=create` opens sign-up first; a sign-in during
+    // the request (the new account's) satisfies it.
+    if request.prompt.create && !signed_in_during_request {
+        return Ok(Next::Register);
+    }
     let needs_login = match session {
         None => true,
         Some(s) => {

@@ -25,8 +25,9 @@ pub mod paths {
     pub const END_SESSION: &str = "/end-session";
 }
 
-/// The metadata document.
-pub fn document(issuer: &str) -> Value {
+/// The metadata document; `registration_open` says whether `prompt=create` can sign people
+/// up (Initiating User Registration §5).
+pub fn document(issuer: &str, registration_open: bool) -> Value {
     let url = |path: &str| format!("{issuer}{path}");
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
     let confidential_methods = ["client_secret_basic", "client_secret_post"];
@@ -45,6 +46,10 @@ pub fn document(issuer: &str) -> Value {
     ];
     for scope in scopes::SUPPORTED {
         claims.extend(scopes::claims_of(scope));
+    }
+    let mut prompts = vec!["none", "login", "consent", "select_account"];
+    if registration_open {
+        prompts.push("create");
     }
     json!({
         "issuer": issuer,
@@ -66,7 +71,7 @@ pub fn document(issuer: &str) -> Value {
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "prompt_values_supported": prompts,
         "acr_values_supported": [ACR_PASSWORD],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,

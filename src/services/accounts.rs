@@ -87,6 +87,9 @@ impl Services {
                         "a name may have at most 128 characters",
                     ));
                 }
+                self.policy
+                    .check(&account.password, username.as_str(), email.as_str())
+                    .map_err(|weak| ServiceError::invalid("password", weak.message))?;
                 let password_hash = self.passwords.hash(account.password).await?;
                 let now = self.now();
                 let mut tx = self.db.write().await?;
@@ -110,6 +113,7 @@ impl Services {
                     name,
                     password_hash,
                     roles,
+                    email_verified: true,
                     now,
                 })
                 .await?;
@@ -163,10 +167,14 @@ impl Services {
         password: String,
     ) -> ServiceResult<User> {
         self.audited(caller, Event::failure(EventType::PasswordSet).typed_username(login), async {
+            let user = self.user(login).await?;
+            self.policy
+                .check(&password, &user.username, &user.email)
+                .map_err(|weak| ServiceError::invalid("password", weak.message))?;
             let hash = self.passwords.hash(password).await?;
             let now = self.now();
             let mut tx = self.db.write().await?;
-            let user = find_user(&mut tx, login).await?;
+            let user = find_user(&mut tx, &user.id).await?;
             tx.set_password_hash(&user.id, &hash, now).await?;
             let sessions = tx.delete_user_sessions(&user.id).await?;
             let grants = tx.revoke_user_grants(&user.id, now).await?;

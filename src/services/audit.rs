@@ -118,6 +118,30 @@ pub enum EventType {
     ClientSecretRotated,
     /// New signing keys were generated.
     KeyRotated,
+    /// Someone signed up (or tried to, with an address that has an account).
+    SignUp,
+    /// An address was confirmed through its link.
+    EmailVerified,
+    /// A verification link was asked for again.
+    VerificationResent,
+    /// Someone asked for a password reset link.
+    PasswordResetRequested,
+    /// A password was reset through its link.
+    PasswordReset,
+    /// A user changed their own password.
+    PasswordChanged,
+    /// An invitation was sent.
+    InvitationSent,
+    /// A user asked to change their address.
+    EmailChangeRequested,
+    /// A user's address changed.
+    EmailChanged,
+    /// A user changed their profile.
+    ProfileUpdated,
+    /// A session was ended from the account or admin pages.
+    SessionEnded,
+    /// A user took back an application's access.
+    ConsentRevoked,
 }
 
 impl EventType {
@@ -147,6 +171,18 @@ impl EventType {
             EventType::ClientDeleted => "client_deleted",
             EventType::ClientSecretRotated => "client_secret_rotated",
             EventType::KeyRotated => "key_rotated",
+            EventType::SignUp => "sign_up",
+            EventType::EmailVerified => "email_verified",
+            EventType::VerificationResent => "verification_resent",
+            EventType::PasswordResetRequested => "password_reset_requested",
+            EventType::PasswordReset => "password_reset",
+            EventType::PasswordChanged => "password_changed",
+            EventType::InvitationSent => "invitation_sent",
+            EventType::EmailChangeRequested => "email_change_requested",
+            EventType::EmailChanged => "email_changed",
+            EventType::ProfileUpdated => "profile_updated",
+            EventType::SessionEnded => "session_ended",
+            EventType::ConsentRevoked => "consent_revoked",
         }
     }
 }

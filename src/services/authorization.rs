@@ -7,6 +7,7 @@ use super::audit::{Event, EventType};
 use super::interaction::Interaction;
 use super::{Actor, Caller, ServiceResult, Services, convert};
 use crate::auth::secret;
+use crate::config::RegistrationMode;
 use crate::domain::{Client, ScopeSet, Session, User};
 use crate::oidc::authorize::{
     self, AuthorizationRequest, AuthorizeError, ConsentState, Next, ResponseTarget, SessionView,
@@ -20,6 +21,8 @@ use crate::store::{GrantFacts, NewCode, NewGrant};
 pub enum InteractionPage {
     /// Sign in.
     Login,
+    /// Create an account (`prompt=create`).
+    Register,
     /// Allow or deny the client.
     Consent,
 }
@@ -88,7 +91,14 @@ impl Services {
             )
         });
         match validated {
-            Ok(request) => self.proceed(&client, request, None, session, false).await,
+            Ok(mut request) => {
+                // Without self-service sign-up, `prompt=create` is ignored (the spec lets an
+                // OP that cannot create accounts go on as usual).
+                if self.registration_mode() == RegistrationMode::Closed {
+                    request.prompt.create = false;
+                }
+                self.proceed(&client, request, None, session, false).await
+            }
             Err(error) => Ok(untrusted(error)),
         }
     }
@@ -306,10 +316,10 @@ impl Services {
                     }
                 };
                 AuthorizeOutcome::Interact {
-                    page: if next == Next::Login {
-                        InteractionPage::Login
-                    } else {
-                        InteractionPage::Consent
+                    page: match next {
+                        Next::Login => InteractionPage::Login,
+                        Next::Register => InteractionPage::Register,
+                        _ => InteractionPage::Consent,
                     },
                     interaction,
                 }

@@ -20,6 +20,8 @@ pub fn user(row: UserRow, roles: Vec<String>) -> User {
         created_at: row.created_at,
         updated_at: row.updated_at,
         roles,
+        locale: row.locale,
+        time_zone: row.time_zone,
     }
 }
 

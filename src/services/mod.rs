@@ -15,8 +15,13 @@ mod convert;
 pub mod error;
 pub mod interaction;
 pub mod keys;
+pub mod links;
 pub mod maintenance;
+mod outbox;
+pub mod recovery;
+pub mod registration;
 pub mod scopes;
+pub mod self_service;
 pub mod sessions;
 pub mod sign_in;
 pub mod tokens;
@@ -27,6 +32,7 @@ pub use audit::{Actor, Caller};
 pub use error::{ServiceError, ServiceResult};
 
 use crate::auth::password::PasswordHasher;
+use crate::auth::password_policy::PasswordPolicy;
 use crate::auth::session::SessionPolicy;
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -43,6 +49,7 @@ pub struct Services {
     passwords: PasswordHasher,
     sessions: SessionPolicy,
     provider: Provider,
+    policy: PasswordPolicy,
     config: Arc<Config>,
 }
 
@@ -63,6 +70,10 @@ impl Services {
         };
         Services {
             sessions: SessionPolicy::new(config.settings.session.clone()),
+            policy: PasswordPolicy {
+                min_length: config.settings.password.min_length,
+                min_score: config.settings.password.min_score,
+            },
             db,
             clock,
             keys,

@@ -68,6 +68,10 @@ pub enum SignInError {
     /// Wrong credentials, unknown user or disabled account: one answer for all.
     #[error("incorrect username or password")]
     Rejected,
+    /// The password was right, but the address of this self-registered account is not
+    /// verified yet (`registration.require_verified_email`).
+    #[error("the e-mail address is not verified yet")]
+    Unverified,
     /// Something else failed.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -116,6 +120,17 @@ impl Services {
                 return Err(SignInError::Rejected);
             }
         };
+        if row.email_verified == 0 && self.config.settings.registration.require_verified_email {
+            self.record_failure(
+                caller,
+                Event::failure(EventType::SignIn)
+                    .user(&row.id, &row.username)
+                    .details(serde_json::json!({ "method": "pwd", "reason": "email_unverified" })),
+                self.now(),
+            )
+            .await;
+            return Err(SignInError::Unverified);
+        }
         let user = {
             let mut tx = self.db.read().await.map_err(ServiceError::from)?;
             let roles = tx.user_roles(&row.id).await.map_err(ServiceError::from)?;

@@ -13,6 +13,9 @@ impl Tx {
             "DELETE FROM refresh_tokens WHERE expires_at <= $1",
             "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
             "DELETE FROM grants WHERE expires_at <= $1",
+            "DELETE FROM action_tokens WHERE expires_at <= $1",
+            // Sent mail is kept a week, to answer "did it go out?".
+            "DELETE FROM mail_outbox WHERE sent_at IS NOT NULL AND sent_at <= $1 - 604800",
         ];
         let mut removed = 0;
         for sql in statements {

@@ -38,4 +38,28 @@ impl Tx {
         .await?;
         Ok(())
     }
+
+    /// The consents a user gave: client id, client name, scopes and when, newest first.
+    pub async fn list_user_consents(
+        &mut self,
+        user_id: &str,
+    ) -> StoreResult<Vec<(String, String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.client_id, k.name, c.scope, c.updated_at FROM consents c \
+             JOIN clients k ON k.id = c.client_id WHERE c.user_id = $1 ORDER BY c.updated_at DESC",
+        )
+        .bind(user_id)
+        .fetch_all(self.c())
+        .await?)
+    }
+
+    /// Forgets a user's consent to a client; false when there was none.
+    pub async fn delete_consent(&mut self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id)
+            .bind(client_id)
+            .execute(self.c())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
 }

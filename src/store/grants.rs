@@ -74,6 +74,24 @@ impl Tx {
         Ok(done.rows_affected())
     }
 
+    /// Revokes every live grant of a user to one client.
+    pub async fn revoke_user_client_grants(
+        &mut self,
+        user_id: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(client_id)
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Revokes the live grants issued under a session; offline ones (`offline_access`) only
     /// when `include_offline`.
     pub async fn revoke_session_grants(

@@ -62,4 +62,14 @@ impl Tx {
             .await?;
         Ok(())
     }
+
+    /// Keeps a parked request alive until `expires_at` (a sign-up waits for its verification).
+    pub async fn extend_interaction(&mut self, id: &str, expires_at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE interactions SET expires_at = $1 WHERE id = $2 AND expires_at < $1")
+            .bind(expires_at)
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
 }

@@ -2,6 +2,7 @@
 //! PostgreSQL (`$n` placeholders work on both); only the DDL in `migrations/` is per backend.
 //! Times are Unix seconds and flags are 0/1 integers so both backends decode the same types.
 
+mod action_tokens;
 mod audit;
 mod cleanup;
 mod clients;
@@ -10,6 +11,7 @@ mod consents;
 mod grants;
 mod interactions;
 mod keys;
+mod mail;
 mod refresh_tokens;
 mod scopes;
 mod sessions;
@@ -20,12 +22,14 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use action_tokens::{ActionTokenRow, NewActionToken};
 pub use audit::{AuditFilter, AuditRow, NewAuditEvent};
 pub use clients::ClientRow;
 pub use codes::{CodeRow, NewCode};
 pub use grants::{GrantFacts, NewGrant};
 pub use interactions::InteractionRow;
 pub use keys::KeyRow;
+pub use mail::{MailRow, NewMail};
 pub use refresh_tokens::{RefreshRow, RotateOutcome};
 pub use scopes::ScopeRow;
 pub use sessions::{NewSession, SessionRow};

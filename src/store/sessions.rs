@@ -121,4 +121,21 @@ impl Tx {
             .await?;
         Ok(done.rows_affected())
     }
+
+    /// Every live session of a user, newest first.
+    pub async fn list_user_sessions(
+        &mut self,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<SessionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, user_id, auth_time, amr, acr, stage, remember, last_seen_at, \
+             idle_expires_at, expires_at, ip, user_agent FROM sessions \
+             WHERE user_id = $1 AND idle_expires_at > $2 AND expires_at > $2 ORDER BY auth_time DESC",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(self.c())
+        .await?)
+    }
 }

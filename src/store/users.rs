@@ -25,6 +25,10 @@ pub struct UserRow {
     pub created_at: i64,
     /// Last change to the profile.
     pub updated_at: i64,
+    /// Preferred language (BCP 47).
+    pub locale: Option<String>,
+    /// Time zone (IANA name).
+    pub time_zone: Option<String>,
 }
 
 impl UserRow {
@@ -70,12 +74,14 @@ pub struct NewUser {
     pub password_hash: String,
     /// Role names (must exist).
     pub roles: Vec<String>,
+    /// Whether the address counts as verified (accounts an admin makes do).
+    pub email_verified: bool,
     /// Creation time.
     pub now: i64,
 }
 
-const USER_COLUMNS: &str =
-    "id, username, email, email_verified, name, password_hash, enabled, created_at, updated_at";
+const USER_COLUMNS: &str = "id, username, email, email_verified, name, password_hash, enabled, \
+     created_at, updated_at, locale, time_zone";
 
 impl Tx {
     /// Which of a username and an e-mail (both lower-cased) an existing account already
@@ -106,13 +112,14 @@ impl Tx {
         sqlx::query(
             "INSERT INTO users (id, username, username_normalized, email, email_normalized, \
              email_verified, name, password_hash, enabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, 1, $8, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
         )
         .bind(&user.id)
         .bind(&user.username)
         .bind(&user.username_normalized)
         .bind(&user.email)
         .bind(&user.email_normalized)
+        .bind(flag(user.email_verified))
         .bind(&user.name)
         .bind(&user.password_hash)
         .bind(user.now)
@@ -136,6 +143,18 @@ impl Tx {
             .await?)
     }
 
+    /// Finds a user by lower-cased e-mail address.
+    pub async fn find_user_by_email(
+        &mut self,
+        email_normalized: &str,
+    ) -> StoreResult<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email_normalized = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(email_normalized)
+            .fetch_optional(self.c())
+            .await?)
+    }
+
     /// Finds a user by id.
     pub async fn find_user(&mut self, id: &str) -> StoreResult<Option<UserRow>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
@@ -152,7 +171,7 @@ impl Tx {
     ) -> StoreResult<Option<(UserRow, Vec<String>)>> {
         let rows: Vec<UserWithRole> = sqlx::query_as(
             "SELECT u.id, u.username, u.email, u.email_verified, u.name, u.password_hash, u.enabled, \
-             u.created_at, u.updated_at, r.role_name \
+             u.created_at, u.updated_at, u.locale, u.time_zone, r.role_name \
              FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role_name",
         )
         .bind(id)
@@ -263,6 +282,57 @@ impl Tx {
             .execute(self.c())
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Marks a user's address verified.
+    pub async fn set_email_verified(&mut self, user_id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET email_verified = 1, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(user_id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces a user's address (verified: it was confirmed by a link sent to it).
+    pub async fn set_email(
+        &mut self,
+        user_id: &str,
+        email: &str,
+        email_normalized: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE users SET email = $1, email_normalized = $2, email_verified = 1, updated_at = $3 WHERE id = $4",
+        )
+        .bind(email)
+        .bind(email_normalized)
+        .bind(now)
+        .bind(user_id)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces a user's display name, language and time zone.
+    pub async fn set_profile(
+        &mut self,
+        user_id: &str,
+        profile: (Option<&str>, Option<&str>, Option<&str>),
+        now: i64,
+    ) -> StoreResult<()> {
+        let (name, locale, time_zone) = profile;
+        sqlx::query(
+            "UPDATE users SET name = $1, locale = $2, time_zone = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(name)
+        .bind(locale)
+        .bind(time_zone)
+        .bind(now)
+        .bind(user_id)
+        .execute(self.c())
+        .await?;
+        Ok(())
     }
 
     /// The role catalogue.

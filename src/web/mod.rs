@@ -81,6 +81,48 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(pages::logout::post))
         .route("/account", get(pages::account::get))
         .route(
+            "/register",
+            get(pages::register::get).post(pages::register::post),
+        )
+        .route("/invitation", get(pages::register::invitation))
+        .route(
+            "/verify-email",
+            get(pages::register::verify_get).post(pages::register::verify_post),
+        )
+        .route("/verify-email/resend", post(pages::register::resend))
+        .route(
+            "/forgot-password",
+            get(pages::recovery::forgot_get).post(pages::recovery::forgot_post),
+        )
+        .route(
+            "/reset-password",
+            get(pages::recovery::reset_get).post(pages::recovery::reset_post),
+        )
+        .route(
+            "/account/profile",
+            get(pages::self_service::profile_get).post(pages::self_service::profile_post),
+        )
+        .route("/account/email", post(pages::self_service::email_post))
+        .route(
+            "/account/password",
+            get(pages::self_service::password_get).post(pages::self_service::password_post),
+        )
+        .route("/account/sessions", get(pages::self_service::sessions_get))
+        .route(
+            "/account/sessions/end",
+            post(pages::self_service::sessions_end),
+        )
+        .route("/account/apps", get(pages::self_service::apps_get))
+        .route(
+            "/account/apps/revoke",
+            post(pages::self_service::apps_revoke),
+        )
+        .route("/account/activity", get(pages::self_service::activity_get))
+        .route(
+            "/account/delete",
+            get(pages::self_service::delete_get).post(pages::self_service::delete_post),
+        )
+        .route(
             "/consent",
             get(pages::consent::get).post(pages::consent::post),
         );

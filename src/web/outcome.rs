@@ -45,6 +45,7 @@ pub fn answer(state: &AppState, outcome: AuthorizeOutcome) -> Result<Response, A
         AuthorizeOutcome::Interact { page, interaction } => {
             let path = match page {
                 InteractionPage::Login => "/login",
+                InteractionPage::Register => "/register",
                 InteractionPage::Consent => "/consent",
             };
             Ok(

@@ -25,7 +25,7 @@ async fn a_sign_in_flow_is_recorded_with_who_what_and_where() {
     let app = spawn_app().await;
     let rp = Rp::register(&app, spec("Audited App")).await;
     let (tokens, _) = sign_in(&app, &rp, &["offline_access"], ADMIN).await;
-    let events = app.audit(&[]);
+    let events = app.audit(&[]).await;
 
     let sign_in = of(&events, "sign_in", "success");
     assert_eq!(sign_in.len(), 1, "{events:#?}");
@@ -48,14 +48,16 @@ async fn a_sign_in_flow_is_recorded_with_who_what_and_where() {
     rp.refresh(tokens.refresh_token().unwrap(), None)
         .await
         .expect("refresh");
-    let after = app.audit(&[]);
+    let after = app.audit(&[]).await;
     assert_eq!(after.len(), events.len(), "a refresh writes no audit row");
 
     // Newest first, and the filters work.
-    let only = app.audit(&["--type", "sign_in", "--user", "admin", "--since", "1h"]);
+    let only = app
+        .audit(&["--type", "sign_in", "--user", "admin", "--since", "1h"])
+        .await;
     assert!(only.iter().all(|e| e["type"] == "sign_in"));
     assert!(!only.is_empty());
-    let limited = app.audit(&["--limit", "1"]);
+    let limited = app.audit(&["--limit", "1"]).await;
     assert_eq!(limited.len(), 1);
     assert_eq!(limited[0]["type"], events[0]["type"]);
 }
@@ -71,7 +73,7 @@ async fn failed_sign_ins_are_recorded_with_what_was_typed_and_floods_share_a_row
     let forged = "eve\nINFO signed in user_id=admin";
     app.post_login(forged, "whatever pass", false, None).await;
 
-    let events = app.audit(&["--type", "sign_in"]);
+    let events = app.audit(&["--type", "sign_in"]).await;
     let failures = of(&events, "sign_in", "failure");
     let wrong: Vec<_> = failures
         .iter()
@@ -103,7 +105,7 @@ async fn failed_sign_ins_are_recorded_with_what_was_typed_and_floods_share_a_row
     // A minute later the same failure starts a new row.
     app.clock.advance(61);
     app.post_login("admin", "wrong password", false, None).await;
-    let events = app.audit(&["--type", "sign_in"]);
+    let events = app.audit(&["--type", "sign_in"]).await;
     let wrong = of(&events, "sign_in", "failure")
         .into_iter()
         .filter(|e| e["details"]["reason"] == "wrong_password")
@@ -135,7 +137,7 @@ async fn token_endpoint_failures_and_code_reuse_are_recorded() {
         .await;
     wrong_secret.assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
 
-    let events = app.audit(&[]);
+    let events = app.audit(&[]).await;
     let reuse = of(&events, "code_redeemed", "failure");
     assert_eq!(reuse.len(), 1, "{events:#?}");
     assert_eq!(reuse[0]["details"]["reason"], "code_reused");
@@ -148,42 +150,48 @@ async fn token_endpoint_failures_and_code_reuse_are_recorded() {
 #[tokio::test]
 async fn admin_changes_from_the_cli_are_recorded_with_the_cli_as_actor() {
     let app = spawn_app().await;
-    let (ok, _, err) = app.cli(
-        &[
-            "user",
-            "add",
-            "--username",
-            "carol",
-            "--email",
-            "carol@example.com",
-            "--password-stdin",
-        ],
-        Some("carol's long password 1\n"),
-    );
+    let (ok, _, err) = app
+        .cli(
+            &[
+                "user",
+                "add",
+                "--username",
+                "carol",
+                "--email",
+                "carol@example.com",
+                "--password-stdin",
+            ],
+            Some("carol's long password 1\n"),
+        )
+        .await;
     assert!(ok, "{err}");
-    let (ok, _, err) = app.cli(
-        &["user", "set-password", "carol", "--password-stdin"],
-        Some("a new long password 2\n"),
-    );
+    let (ok, _, err) = app
+        .cli(
+            &["user", "set-password", "carol", "--password-stdin"],
+            Some("a new long password 2\n"),
+        )
+        .await;
     assert!(ok, "{err}");
-    let (ok, _, err) = app.cli(
-        &[
-            "client",
-            "add",
-            "--name",
-            "Audit Client",
-            "--redirect-uri",
-            "https://app.example/cb",
-        ],
-        None,
-    );
+    let (ok, _, err) = app
+        .cli(
+            &[
+                "client",
+                "add",
+                "--name",
+                "Audit Client",
+                "--redirect-uri",
+                "https://app.example/cb",
+            ],
+            None,
+        )
+        .await;
     assert!(ok, "{err}");
-    let (ok, _, err) = app.cli(&["keys", "rotate", "--alg", "ES256"], None);
+    let (ok, _, err) = app.cli(&["keys", "rotate", "--alg", "ES256"], None).await;
     assert!(ok, "{err}");
-    let (ok, _, _) = app.cli(&["user", "disable", "nobody-here"], None);
+    let (ok, _, _) = app.cli(&["user", "disable", "nobody-here"], None).await;
     assert!(!ok, "an unknown user is an error");
 
-    let events = app.audit(&[]);
+    let events = app.audit(&[]).await;
     for kind in [
         "user_created",
         "password_set",
@@ -241,26 +249,28 @@ async fn inject_role_insert_failure(app: &TestApp) {
 #[tokio::test]
 async fn a_use_case_that_fails_after_its_first_write_leaves_nothing_and_is_recorded() {
     let app = spawn_app().await;
-    let (ok, _, err) = app.cli(&["role", "add", "explode"], None);
+    let (ok, _, err) = app.cli(&["role", "add", "explode"], None).await;
     assert!(ok, "{err}");
     inject_role_insert_failure(&app).await;
 
     // The user row is written first, then the role insert fails: all of it rolls back.
-    let (ok, _, _) = app.cli(
-        &[
-            "user",
-            "add",
-            "--username",
-            "zed",
-            "--email",
-            "zed@example.com",
-            "--role",
-            "explode",
-        ],
-        None,
-    );
+    let (ok, _, _) = app
+        .cli(
+            &[
+                "user",
+                "add",
+                "--username",
+                "zed",
+                "--email",
+                "zed@example.com",
+                "--role",
+                "explode",
+            ],
+            None,
+        )
+        .await;
     assert!(!ok, "the injected failure surfaces");
-    let (ok, out, _) = app.cli(&["user", "list", "--json"], None);
+    let (ok, out, _) = app.cli(&["user", "list", "--json"], None).await;
     assert!(ok);
     let users: Value = serde_json::from_str(out.trim()).unwrap();
     assert!(
@@ -272,22 +282,24 @@ async fn a_use_case_that_fails_after_its_first_write_leaves_nothing_and_is_recor
         "no half-created user: {users}"
     );
     // Nor does the username stay taken.
-    let (ok, _, err) = app.cli(
-        &[
-            "user",
-            "add",
-            "--username",
-            "zed",
-            "--email",
-            "zed@example.com",
-            "--role",
-            "user",
-        ],
-        None,
-    );
+    let (ok, _, err) = app
+        .cli(
+            &[
+                "user",
+                "add",
+                "--username",
+                "zed",
+                "--email",
+                "zed@example.com",
+                "--role",
+                "user",
+            ],
+            None,
+        )
+        .await;
     assert!(ok, "{err}");
 
-    let events = app.audit(&["--type", "user_created"]);
+    let events = app.audit(&["--type", "user_created"]).await;
     assert_eq!(
         of(&events, "user_created", "failure").len(),
         1,

@@ -160,7 +160,13 @@ async fn user_commands_create_list_change_and_delete() {
         &["user", "set-password", "alice", "--password-stdin"],
         Some("short\n"),
     );
-    assert!(!ok && err.contains("at least 8"), "{err}");
+    assert!(!ok && err.contains("at least 15"), "{err}");
+    let (ok, _, err) = cli.run(
+        &["user", "set-password", "alice", "--password-stdin"],
+        Some("passwordpassword\n"),
+    );
+    assert!(!ok && err.contains("guess"), "a guessable password: {err}");
+    assert_eq!(err.lines().count(), 1, "errors are one line: {err}");
     assert!(
         cli.run(
             &["user", "set-password", "ALICE", "--password-stdin"],
@@ -303,15 +309,9 @@ async fn config_check_and_help() {
 #[tokio::test]
 async fn cli_sees_what_the_server_created() {
     let app = spawn_app().await;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    let out = cmd
-        .args(["user", "list", "--json"])
-        .env("TESSERA_DATABASE_URL", &app.database_url)
-        .env("TESSERA_KEYS_DIR", app.dir.path().join("keys"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (ok, out, err) = app.cli(&["user", "list", "--json"], None).await;
+    assert!(ok, "{err}");
+    let list: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(list[0]["username"], "admin");
     assert_eq!(list[0]["roles"], serde_json::json!(["admin", "user"]));
 }

@@ -314,11 +314,11 @@ impl TestApp {
     }
 
     /// Runs the `tessera` binary against this server's database and keys; returns success,
-    /// stdout and stderr.
-    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-        use std::io::Write;
-        use std::process::{Command, Stdio};
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+    /// stdout and stderr. Async, so the server on this runtime keeps serving meanwhile.
+    pub async fn cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        use std::process::Stdio;
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args(args)
             .current_dir(self.dir.path())
             .env("TESSERA_DATABASE_URL", &self.database_url)
@@ -333,10 +333,10 @@ impl TestApp {
             .expect("tessera binary runs");
         let mut input = child.stdin.take().expect("stdin");
         if let Some(text) = stdin {
-            input.write_all(text.as_bytes()).expect("write stdin");
+            input.write_all(text.as_bytes()).await.expect("write stdin");
         }
         drop(input);
-        let out = child.wait_with_output().expect("tessera finishes");
+        let out = child.wait_with_output().await.expect("tessera finishes");
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into(),
@@ -345,10 +345,10 @@ impl TestApp {
     }
 
     /// `tessera audit list --json` with extra `args`, newest first.
-    pub fn audit(&self, args: &[&str]) -> Vec<serde_json::Value> {
+    pub async fn audit(&self, args: &[&str]) -> Vec<serde_json::Value> {
         let mut all = vec!["audit", "list", "--json"];
         all.extend_from_slice(args);
-        let (ok, out, err) = self.cli(&all, None);
+        let (ok, out, err) = self.cli(&all, None).await;
         assert!(ok, "audit list failed: {err}");
         serde_json::from_str(out.trim()).expect("audit list prints a JSON array")
     }

@@ -131,10 +131,12 @@ async fn a_password_set_by_an_admin_ends_sessions_and_revokes_tokens() {
     let (tokens, _) = sign_in(&app, &rp, &["offline_access"], ("bob", "bob password 123")).await;
     assert_eq!(app.get("/account").await.status(), StatusCode::OK);
 
-    let (ok, _, err) = app.cli(
-        &["user", "set-password", "bob", "--password-stdin"],
-        Some("a brand new password 9\n"),
-    );
+    let (ok, _, err) = app
+        .cli(
+            &["user", "set-password", "bob", "--password-stdin"],
+            Some("a brand new password 9\n"),
+        )
+        .await;
     assert!(ok, "{err}");
 
     let account = app.get("/account").await;
@@ -211,17 +213,19 @@ async fn redirect_uris_with_spaces_or_wildcards_are_refused() {
         "https://app.example/cb https://evil.example/cb",
         "https://*.example.com/cb",
     ] {
-        let (ok, _, err) = app.cli(
-            &["client", "add", "--name", "Bad", "--redirect-uri", bad],
-            None,
-        );
+        let (ok, _, err) = app
+            .cli(
+                &["client", "add", "--name", "Bad", "--redirect-uri", bad],
+                None,
+            )
+            .await;
         assert!(!ok, "{bad} accepted");
         assert!(
             err.contains("space") || err.contains("wildcard"),
             "a clear error: {err}"
         );
     }
-    let (ok, out, _) = app.cli(&["client", "list", "--json"], None);
+    let (ok, out, _) = app.cli(&["client", "list", "--json"], None).await;
     assert!(ok);
     assert!(!out.contains("evil.example"));
 }
@@ -229,34 +233,38 @@ async fn redirect_uris_with_spaces_or_wildcards_are_refused() {
 #[tokio::test]
 async fn scopes_are_data_with_descriptions_on_the_consent_page() {
     let app = spawn_app().await;
-    let (ok, out, err) = app.cli(
-        &[
-            "scope",
-            "add",
-            "invoices:read",
-            "--description",
-            "Read your invoices",
-            "--json",
-        ],
-        None,
-    );
+    let (ok, out, err) = app
+        .cli(
+            &[
+                "scope",
+                "add",
+                "invoices:read",
+                "--description",
+                "Read your invoices",
+                "--json",
+            ],
+            None,
+        )
+        .await;
     assert!(ok, "{err}");
     assert!(out.contains("invoices:read"));
-    let (ok, _, err) = app.cli(
-        &[
-            "client",
-            "add",
-            "--name",
-            "Typo",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--scopes",
-            "openid invoice:read",
-        ],
-        None,
-    );
+    let (ok, _, err) = app
+        .cli(
+            &[
+                "client",
+                "add",
+                "--name",
+                "Typo",
+                "--redirect-uri",
+                REDIRECT_URI,
+                "--scopes",
+                "openid invoice:read",
+            ],
+            None,
+        )
+        .await;
     assert!(!ok && err.contains("unknown scope"), "{err}");
-    let (ok, _, err) = app.cli(&["scope", "delete", "openid"], None);
+    let (ok, _, err) = app.cli(&["scope", "delete", "openid"], None).await;
     assert!(!ok && err.contains("built-in"), "{err}");
 
     let mut custom = spec("Invoices App");
@@ -270,13 +278,15 @@ async fn scopes_are_data_with_descriptions_on_the_consent_page() {
     let page = app.get(&consent).await.text().await.unwrap();
     assert!(page.contains("Read your invoices"), "{page}");
 
-    let (ok, out, err) = app.cli(&["scope", "list", "--json"], None);
+    let (ok, out, err) = app.cli(&["scope", "list", "--json"], None).await;
     assert!(ok, "{err}");
     let scopes: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert!(scopes.as_array().unwrap().len() >= 6);
-    let (ok, _, err) = app.cli(&["scope", "delete", "invoices:read"], None);
+    let (ok, _, err) = app.cli(&["scope", "delete", "invoices:read"], None).await;
     assert!(ok, "{err}");
-    let (ok, out, _) = app.cli(&["client", "show", &rp.client_id, "--json"], None);
+    let (ok, out, _) = app
+        .cli(&["client", "show", &rp.client_id, "--json"], None)
+        .await;
     assert!(ok);
     assert!(
         !out.contains("invoices:read"),

@@ -16,7 +16,7 @@ pub async fn home() -> Redirect {
 }
 
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-fn format_time(seconds: i64) -> String {
+pub fn format_time(seconds: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(seconds)
         .map(|t| {
             format!(

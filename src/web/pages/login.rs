@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
+use crate::config::RegistrationMode;
 use crate::error::AppError;
 use crate::services::Caller;
 use crate::services::sign_in::{PasswordAttempt, Resume, SignInError};
@@ -51,6 +52,7 @@ fn render(
             "username": username,
             "error": error,
             "remember_me_days": state.config.settings.session.remember_me_days,
+            "registration_open": state.services.registration_mode() != RegistrationMode::Closed,
         }),
     )?;
     Ok((status, jar, page).into_response())
@@ -118,6 +120,20 @@ pub async fn post(
                 Some(typed),
                 Some(FAILED),
             )
+        }
+        Err(SignInError::Unverified) => {
+            let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+            let page = super::page(
+                &state,
+                "notice.html",
+                json!({
+                    "csrf_token": csrf_token,
+                    "title": "Confirm your email first",
+                    "message": "Your password is right, but the email address of this account is not confirmed yet. Open the link we mailed you, or have it sent again.",
+                    "form": { "action": "/verify-email/resend", "email": true, "button": "Send the link again", "hidden": [] },
+                }),
+            )?;
+            Ok((StatusCode::FORBIDDEN, jar, page).into_response())
         }
         Err(SignInError::Service(e)) => Err(e.into()),
     }

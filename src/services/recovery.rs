@@ -1,0 +1,146 @@
+//! Forgotten passwords: `/forgot-password` mails a reset link (the same answer whether or not
+//! the account exists, and at most three links per address in 15 minutes); the link sets a
+//! new password, ends every session, revokes every grant, and mails a notice.
+
+use serde_json::json;
+
+use super::audit::{Event, EventType};
+use super::links::{LinkKind, LinkProblem};
+use super::{Actor, Caller, ServiceError, ServiceResult, Services};
+
+/// At most this many reset links per address in [`RESET_WINDOW_SECS`].
+const RESETS_PER_WINDOW: i64 = 3;
+/// The window of the reset-link limit.
+const RESET_WINDOW_SECS: i64 = 15 * 60;
+
+impl Services {
+    /// `POST /forgot-password`: mails a reset link when `login` (an e-mail address or a
+    /// username) names an account and the address's limit allows; the caller always answers
+    /// the same.
+    pub async fn forgot_password(&self, caller: &Caller, login: &str) -> ServiceResult<()> {
+        let login = login.trim().to_lowercase();
+        if login.is_empty() || login.len() > 254 {
+            return Ok(());
+        }
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let Some(user) = tx.find_user_by_login(&login).await? else {
+            self.record(
+                &mut tx,
+                caller,
+                Event::failure(EventType::PasswordResetRequested)
+                    .typed_username(&login)
+                    .details(json!({ "reason": "unknown_user" })),
+                now,
+            )
+            .await?;
+            return Ok(tx.commit().await?);
+        };
+        let recent = tx
+            .count_action_tokens_since(
+                LinkKind::ResetPassword.as_str(),
+                &user.email,
+                now - RESET_WINDOW_SECS,
+            )
+            .await?;
+        if recent >= RESETS_PER_WINDOW {
+            self.record(
+                &mut tx,
+                caller,
+                Event::failure(EventType::PasswordResetRequested)
+                    .user(&user.id, &user.username)
+                    .details(json!({ "reason": "rate_limited" })),
+                now,
+            )
+            .await?;
+            return Ok(tx.commit().await?);
+        }
+        let link = self
+            .issue_link(
+                &mut tx,
+                LinkKind::ResetPassword,
+                Some(&user.id),
+                &user.email,
+                json!({}),
+                now,
+            )
+            .await?;
+        self.queue_mail(
+            &mut tx,
+            &user.email,
+            "reset_password",
+            json!({ "username": user.username, "link": link }),
+            now,
+        )
+        .await?;
+        self.record(
+            &mut tx,
+            caller,
+            Event::success(EventType::PasswordResetRequested).user(&user.id, &user.username),
+            now,
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+
+    /// `POST /reset-password`: sets the new password a reset link allows. Every session of
+    /// the user ends and every grant is revoked; the address counts as verified (the link
+    /// reached it); the owner is mailed a notice.
+    pub async fn reset_password(
+        &self,
+        caller: &Caller,
+        token: &str,
+        password: String,
+        confirmation: &str,
+    ) -> ServiceResult<Result<(), LinkProblem>> {
+        let link = match self.check_link(LinkKind::ResetPassword, token).await? {
+            Ok(link) => link,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        let Some(user_id) = link.row.user_id.clone() else {
+            return Ok(Err(LinkProblem::Unknown));
+        };
+        let user = self.user(&user_id).await?;
+        if password != confirmation {
+            return Err(ServiceError::invalid(
+                "confirmation",
+                "the two passwords differ; type the same password twice",
+            ));
+        }
+        self.policy
+            .check(&password, &user.username, &user.email)
+            .map_err(|weak| ServiceError::invalid("password", weak.message))?;
+        let hash = self.passwords.hash(password).await?;
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        if let Err(problem) = self
+            .use_link(&mut tx, LinkKind::ResetPassword, token, now)
+            .await?
+        {
+            return Ok(Err(problem));
+        }
+        tx.set_password_hash(&user.id, &hash, now).await?;
+        tx.set_email_verified(&user.id, now).await?;
+        let sessions = tx.delete_user_sessions(&user.id).await?;
+        let grants = tx.revoke_user_grants(&user.id, now).await?;
+        self.queue_mail(
+            &mut tx,
+            &user.email,
+            "password_changed",
+            json!({ "username": user.username, "forgot_link": format!("{}/forgot-password", self.config.issuer) }),
+            now,
+        )
+        .await?;
+        self.record(
+            &mut tx,
+            &caller.as_actor(Actor::User(user.id.clone())),
+            Event::success(EventType::PasswordReset)
+                .user(&user.id, &user.username)
+                .details(json!({ "sessions_ended": sessions, "grants_revoked": grants })),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+}
