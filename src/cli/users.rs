@@ -40,6 +40,18 @@ pub enum UserCommand {
         output: Output,
     },
     /// Set a user's password, read from the first line of standard input.
+    /// Invite someone by e-mail: prints the sign-up link and mails it (works in every
+    /// registration mode; in `invite` mode it is the only way to sign up).
+    Invite {
+        /// The address to invite.
+        #[arg(long)]
+        email: String,
+        /// Roles the new account gets (default: registration.default_roles).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        #[command(flatten)]
+        output: Output,
+    },
     SetPassword {
         /// Username or e-mail.
         user: String,
@@ -171,6 +183,18 @@ pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Resu
                         u.roles.join(",")
                     );
                 }
+            }
+        }
+        UserCommand::Invite {
+            email,
+            roles,
+            output,
+        } => {
+            let link = services.invite(&cli, &email, &roles).await?;
+            if output.json {
+                print_json(&json!({ "email": email, "link": link }));
+            } else {
+                println!("invited {email}; the link (also mailed, valid 7 days): {link}");
             }
         }
         UserCommand::SetPassword { user, .. } => {

@@ -323,6 +323,7 @@ impl TestApp {
             .current_dir(self.dir.path())
             .env("TESSERA_DATABASE_URL", &self.database_url)
             .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
+            .env("TESSERA_ISSUER", &self.address)
             .env("TESSERA_PASSWORD__MEMORY_KIB", "8192")
             .env("TESSERA_PASSWORD__ITERATIONS", "1")
             .env_remove("TESSERA_CONFIG")

@@ -3,7 +3,9 @@
 
 mod helpers;
 mod rp;
+mod smtp;
 
+mod accounts;
 mod audit;
 mod authorize_errors;
 mod browser;

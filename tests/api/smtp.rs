@@ -88,7 +88,9 @@ impl SmtpSink {
 
     /// Starts a server on `port`, appending to `received`.
     async fn start_on(port: u16, received: Arc<Mutex<Vec<Mail>>>) -> SmtpSink {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind smtp");
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind smtp");
         let addr = listener.local_addr().expect("smtp addr");
         let sink = received.clone();
         let task = tokio::spawn(async move {
@@ -178,7 +180,9 @@ async fn session(
         }
         let command = line.trim_end().to_ascii_uppercase();
         if command.starts_with("EHLO") || command.starts_with("HELO") {
-            write.write_all(b"250-localhost\r\n250 8BITMIME\r\n").await?;
+            write
+                .write_all(b"250-localhost\r\n250 8BITMIME\r\n")
+                .await?;
         } else if command.starts_with("MAIL FROM") {
             to.clear();
             write.write_all(b"250 OK\r\n").await?;
@@ -186,7 +190,12 @@ async fn session(
             let address = line
                 .trim_end()
                 .split_once(':')
-                .map(|(_, a)| a.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+                .map(|(_, a)| {
+                    a.trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_string()
+                })
                 .unwrap_or_default();
             to.push(address);
             write.write_all(b"250 OK\r\n").await?;
