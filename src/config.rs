@@ -236,7 +236,8 @@ pub enum RegistrationMode {
 pub struct RegistrationSettings {
     /// `open`, `invite` or `closed`.
     pub mode: RegistrationMode,
-    /// Roles a new self-registered account gets.
+    /// Roles a new self-registered account gets (comma-separated in the variable).
+    #[serde(deserialize_with = "list_or_commas")]
     pub default_roles: Vec<String>,
     /// A self-registered account must verify its e-mail before its first sign-in completes.
     pub require_verified_email: bool,

@@ -38,6 +38,9 @@ pub enum AppError {
     /// The form's CSRF token is missing or wrong.
     #[error("CSRF check failed")]
     Csrf,
+    /// A hosted form was posted from another site (its `Origin` or `Referer` says so).
+    #[error("form posted from another site")]
+    CrossSiteForm,
     /// No such page or object.
     #[error("not found")]
     NotFound,
@@ -70,6 +73,12 @@ impl AppError {
                 "This form has expired".into(),
                 "For your security the form could not be accepted. Go back, reload the page and try again.".into(),
                 Some("csrf_failed".into()),
+            ),
+            AppError::CrossSiteForm => (
+                403,
+                "This form was sent from another site".into(),
+                "Tessera only accepts this form from its own pages, so nothing was changed. If you meant to do this, open Tessera directly and try again.".into(),
+                Some("cross_site_form".into()),
             ),
             AppError::NotFound => (404, "Page not found".into(), "There is nothing at this address.".into(), None),
             AppError::Forbidden(message) => (403, "Not allowed".into(), message.clone(), None),

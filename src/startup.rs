@@ -18,6 +18,7 @@ use crate::services::Services;
 use crate::signing::{KeyRing, MasterKey};
 use crate::state::AppState;
 use crate::store::Db;
+use crate::web::csrf::Csrf;
 
 /// Opens the database and applies migrations.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
@@ -78,7 +79,9 @@ impl Application {
         ))?;
         let services = open_services(config, clock).await?;
         services.open_keys().await?;
+        let csrf = Csrf::new(services.keys().master_key(), services.config())?;
         let state = AppState {
+            csrf,
             config: services.config().clone(),
             services,
             templates,

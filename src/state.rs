@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::render::Templates;
 use crate::services::Services;
+use crate::web::csrf::Csrf;
 
 /// Shared application state.
 #[derive(Clone, Debug)]
@@ -17,4 +18,6 @@ pub struct AppState {
     pub templates: Templates,
     /// The discovery document, serialised once.
     pub discovery: Arc<[u8]>,
+    /// CSRF protection of the hosted forms (its key is derived from the master key).
+    pub csrf: Csrf,
 }

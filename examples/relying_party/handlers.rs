@@ -80,11 +80,15 @@ async fn home(State(app): State<Arc<App>>, jar: CookieJar) -> Html<String> {
     Html(layout("Home", &body))
 }
 
-/// `GET /login`: starts the authorization code flow.
-async fn login(State(app): State<Arc<App>>, jar: CookieJar) -> Response {
+/// `GET /login`: starts the authorization code flow; `GET /login?create=1` asks Tessera to
+/// show its sign-up page first (`prompt=create`, Initiating User Registration 1.0).
+async fn login(State(app): State<Arc<App>>, jar: CookieJar, RawQuery(query): RawQuery) -> Response {
     let provider = app.provider();
     let (pkce_challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
-    let (auth_url, state, nonce) = provider
+    let create = query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|p| p == "create=1"));
+    let mut request = provider
         .client
         .authorize_url(
             AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
@@ -92,8 +96,11 @@ async fn login(State(app): State<Arc<App>>, jar: CookieJar) -> Response {
             Nonce::new_random,
         )
         .add_scopes(EXTRA_SCOPES.map(|scope| Scope::new(scope.to_owned())))
-        .set_pkce_challenge(pkce_challenge)
-        .url();
+        .set_pkce_challenge(pkce_challenge);
+    if create {
+        request = request.add_extra_param("prompt", "create");
+    }
+    let (auth_url, state, nonce) = request.url();
     let pending = PendingLogin {
         state: state.secret().clone(),
         nonce,

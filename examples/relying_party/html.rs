@@ -47,6 +47,10 @@ code flow with PKCE. It never sees your password.</p>
 <form class="actions" method="get" action="/login">
 <button id="signin" class="primary" type="submit">Sign in with Tessera</button>
 </form>
+<form class="actions" method="get" action="/login">
+<input type="hidden" name="create" value="1">
+<button id="signup" type="submit">Create an account</button>
+</form>
 </section>"#
         .to_owned()
 }

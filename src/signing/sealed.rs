@@ -68,6 +68,16 @@ impl MasterKey {
         Ok(MasterKey(key))
     }
 
+    /// A 32-byte key for one `purpose`: HMAC-SHA256(master key, purpose). Every node that
+    /// shares the master key derives the same subkey, so stateless nodes agree without storing
+    /// it; the subkey reveals nothing about the master key or about subkeys for other purposes.
+    pub fn derive_subkey(&self, purpose: &str) -> Result<[u8; 32], KeyError> {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&self.0).map_err(crypto)?;
+        mac.update(purpose.as_bytes());
+        Ok(mac.finalize().into_bytes().into())
+    }
+
     /// Encrypts `plaintext` (JWE compact, `dir` + A256GCM): authenticated, so a changed
     /// ciphertext fails to open rather than yielding garbage.
     pub fn seal(&self, plaintext: &[u8]) -> Result<String, KeyError> {

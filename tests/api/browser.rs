@@ -25,35 +25,54 @@ fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn browser_programs() -> Option<(PathBuf, PathBuf)> {
+/// chromedriver and chromium, when both are installed.
+pub fn browser_programs() -> Option<(PathBuf, PathBuf)> {
     let driver = find_program("chromedriver")?;
     let browser = find_program("chromium").or_else(|| find_program("chromium-browser"))?;
     Some((driver, browser))
 }
 
-struct Shots {
+/// Numbered screenshots under `test-output/browser/`.
+pub struct Shots {
     dir: PathBuf,
+    prefix: String,
     count: usize,
 }
 
 impl Shots {
-    fn new() -> Shots {
+    /// Screenshots numbered from 01.
+    pub fn new() -> Shots {
+        Self::with_prefix("")
+    }
+
+    /// Screenshots whose file names start with `prefix` (one series per test).
+    pub fn with_prefix(prefix: &str) -> Shots {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("test-output")
             .join("browser");
         std::fs::create_dir_all(&dir).expect("screenshot directory");
-        Shots { dir, count: 0 }
+        Shots {
+            dir,
+            prefix: prefix.to_string(),
+            count: 0,
+        }
     }
 
-    async fn take(&mut self, browser: &Client, name: &str) {
+    /// Saves a screenshot of the page now shown.
+    pub async fn take(&mut self, browser: &Client, name: &str) {
         self.count += 1;
         let png = browser.screenshot().await.expect("screenshot");
-        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.count)), png)
-            .expect("save screenshot");
+        std::fs::write(
+            self.dir
+                .join(format!("{}{:02}-{name}.png", self.prefix, self.count)),
+            png,
+        )
+        .expect("save screenshot");
     }
 }
 
-async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (Process, Client) {
+/// Starts chromedriver and a headless Chromium session with a fresh profile.
+pub async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (Process, Client) {
     // Two rustls backends are compiled in (through different dependencies); pick one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let port = free_port();
@@ -96,7 +115,7 @@ async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (Proce
 }
 
 /// Waits for the element `css` names (a click starts a navigation that may take a while).
-async fn element(browser: &Client, css: &str) -> Element {
+pub async fn element(browser: &Client, css: &str) -> Element {
     browser
         .wait()
         .at_most(PAGE_WAIT)
@@ -106,12 +125,12 @@ async fn element(browser: &Client, css: &str) -> Element {
 }
 
 /// Clicks the element `css` names.
-async fn click(browser: &Client, css: &str) {
+pub async fn click(browser: &Client, css: &str) {
     element(browser, css).await.click().await.expect("click");
 }
 
 /// The text of the element `css` names.
-async fn text(browser: &Client, css: &str) -> String {
+pub async fn text(browser: &Client, css: &str) -> String {
     element(browser, css).await.text().await.unwrap_or_default()
 }
 
@@ -145,15 +164,23 @@ async fn sign_in(
     shots.take(browser, &format!("{tag}-app-profile")).await;
 }
 
-#[tokio::test]
-async fn a_person_signs_in_through_the_browser() {
-    let Some((driver, chromium)) = browser_programs() else {
+/// The browser programs; `None` (after saying so) when they are missing and not required.
+pub fn browser_or_skip() -> Option<(PathBuf, PathBuf)> {
+    let found = browser_programs();
+    if found.is_none() {
         if std::env::var_os("TESSERA_REQUIRE_BROWSER").is_some() {
             panic!("TESSERA_REQUIRE_BROWSER is set but chromium/chromedriver are not installed");
         }
         eprintln!(
             "skipped: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
         );
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_person_signs_in_through_the_browser() {
+    let Some((driver, chromium)) = browser_or_skip() else {
         return;
     };
     let stack = ExampleStack::start().await;

@@ -90,7 +90,7 @@ async fn handle(
             .await?;
         return finish(state, session::clear(state, jar), &request);
     }
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     let fields: Vec<_> = CARRIED
         .iter()
         .filter_map(|name| {

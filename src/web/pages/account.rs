@@ -42,7 +42,7 @@ pub async fn get(State(state): State<AppState>, jar: CookieJar) -> Result<Respon
         Err(ServiceError::NotFound(_)) => return Ok(Redirect::to("/login").into_response()),
         Err(e) => return Err(e.into()),
     };
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
 
     let page = super::page(
         &state,

@@ -38,7 +38,7 @@ pub async fn get(
         .iter()
         .map(|(name, description)| json!({ "name": name, "description": description }))
         .collect();
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     let page = super::page(
         &state,
         "consent.html",

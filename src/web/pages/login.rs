@@ -41,7 +41,7 @@ fn render(
     username: Option<String>,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     let page = super::page(
         state,
         "login.html",
@@ -96,6 +96,8 @@ pub async fn post(
     match state.services.sign_in_with_password(&caller, attempt).await {
         Ok(signed_in) => {
             let jar = session::set(&state, jar, &signed_in.session);
+            // No form token from before the sign-in survives it.
+            let jar = csrf::rotate(jar, &state.csrf);
             let next = match signed_in.resume {
                 Resume::Authorization(id) => {
                     format!("/authorize/resume?interaction={}", urlencode(&id))
@@ -122,7 +124,7 @@ pub async fn post(
             )
         }
         Err(SignInError::Unverified) => {
-            let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+            let (jar, csrf_token) = csrf::token(jar, &state.csrf);
             let page = super::page(
                 &state,
                 "notice.html",

@@ -21,7 +21,7 @@ pub async fn forgot_get(
     State(state): State<AppState>,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     let body = page(
         &state,
         "forgot_password.html",
@@ -61,7 +61,7 @@ fn reset_form(
     token: &str,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     let body = page(
         state,
         "password_form.html",

@@ -43,7 +43,7 @@ async fn render(state: &AppState, jar: CookieJar, shown: Shown<'_>) -> Result<Re
         Some((message, field)) => (Some(message), field),
         None => (None, None),
     };
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     let body = page(
         state,
         "register.html",
@@ -167,7 +167,7 @@ pub fn notice(
     status: StatusCode,
     context: Value,
 ) -> Result<Response, AppError> {
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     let mut context = context;
     if let Some(map) = context.as_object_mut() {
         map.insert("csrf_token".into(), csrf_token.into());

@@ -37,7 +37,7 @@ fn show(
     (template, path, title): (&str, &str, &str),
     mut context: Value,
 ) -> Result<Response, AppError> {
-    let (jar, csrf_token) = csrf::token(jar, state.config.secure_cookies);
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     if let Some(map) = context.as_object_mut() {
         map.insert("csrf_token".into(), csrf_token.into());
         map.insert("current".into(), path.into());
