@@ -473,9 +473,15 @@ impl Settings {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }
         if let Some(pw) = &self.admin_password
-            && pw.chars().count() < 8
+            && pw.chars().count() < self.password.min_length
         {
-            return Err(invalid("admin_password", "must have at least 8 characters"));
+            return Err(invalid(
+                "admin_password",
+                format!(
+                    "must have at least {} characters (password.min_length)",
+                    self.password.min_length
+                ),
+            ));
         }
         positive(
             "session.touch_interval_secs",
