@@ -32,6 +32,43 @@ impl From<PasswordError> for ServiceError {
     }
 }
 
+/// A display name as entered: trimmed, empty meaning none, at most 128 characters.
+pub(crate) fn display_name(name: Option<&str>) -> ServiceResult<Option<String>> {
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    if name.as_ref().is_some_and(|n| n.chars().count() > 128) {
+        return Err(ServiceError::invalid(
+            "name",
+            "a name may have at most 128 characters",
+        ));
+    }
+    Ok(name)
+}
+
+impl Services {
+    /// Checks a new password against the policy for the account `username` / `email`, and,
+    /// when the form asked for it twice, that both match.
+    pub(crate) fn check_new_password(
+        &self,
+        password: &str,
+        confirmation: Option<&str>,
+        username: &str,
+        email: &str,
+    ) -> ServiceResult<()> {
+        if confirmation.is_some_and(|again| again != password) {
+            return Err(ServiceError::invalid(
+                "confirmation",
+                "the two passwords differ; type the same password twice",
+            ));
+        }
+        self.policy
+            .check(password, username, email)
+            .map_err(|weak| ServiceError::invalid("password", weak.message))
+    }
+}
+
 /// Validated, sorted, de-duplicated role names that all exist.
 pub(crate) async fn checked_roles(tx: &mut Tx, roles: &[String]) -> ServiceResult<Vec<String>> {
     let mut names = roles
@@ -77,19 +114,13 @@ impl Services {
                     .map_err(|m| ServiceError::invalid("username", m))?;
                 let email =
                     Email::parse(&account.email).map_err(|m| ServiceError::invalid("email", m))?;
-                let name = account
-                    .name
-                    .map(|n| n.trim().to_string())
-                    .filter(|n| !n.is_empty());
-                if name.as_ref().is_some_and(|n| n.chars().count() > 128) {
-                    return Err(ServiceError::invalid(
-                        "name",
-                        "a name may have at most 128 characters",
-                    ));
-                }
-                self.policy
-                    .check(&account.password, username.as_str(), email.as_str())
-                    .map_err(|weak| ServiceError::invalid("password", weak.message))?;
+                let name = display_name(account.name.as_deref())?;
+                self.check_new_password(
+                    &account.password,
+                    None,
+                    username.as_str(),
+                    email.as_str(),
+                )?;
                 let password_hash = self.passwords.hash(account.password).await?;
                 let now = self.now();
                 let mut tx = self.db.write().await?;
@@ -168,9 +199,7 @@ impl Services {
     ) -> ServiceResult<User> {
         self.audited(caller, Event::failure(EventType::PasswordSet).typed_username(login), async {
             let user = self.user(login).await?;
-            self.policy
-                .check(&password, &user.username, &user.email)
-                .map_err(|weak| ServiceError::invalid("password", weak.message))?;
+            self.check_new_password(&password, None, &user.username, &user.email)?;
             let hash = self.passwords.hash(password).await?;
             let now = self.now();
             let mut tx = self.db.write().await?;

@@ -73,7 +73,65 @@ pub enum LinkProblem {
     Expired,
 }
 
+/// A link to mail to an account's owner.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkMail<'a> {
+    /// What the link does.
+    pub kind: LinkKind,
+    /// The account (none for an invitation).
+    pub user_id: Option<&'a str>,
+    /// Whom the mail greets.
+    pub username: &'a str,
+    /// Where it goes.
+    pub email: &'a str,
+    /// The mail template.
+    pub template: &'a str,
+    /// What the link carries besides the account.
+    pub data: Value,
+}
+
+/// At most this many links of one kind go to one address in [`LINK_WINDOW_SECS`], so the
+/// forms that send them cannot be used to flood a mailbox.
+const LINKS_PER_WINDOW: i64 = 3;
+/// The window of that limit.
+const LINK_WINDOW_SECS: i64 = 15 * 60;
+
 impl Services {
+    /// Issues a link and queues the mail that carries it (`username` and `link` in the
+    /// template's context).
+    pub(crate) async fn mail_link(
+        &self,
+        tx: &mut Tx,
+        mail: LinkMail<'_>,
+        now: i64,
+    ) -> ServiceResult<()> {
+        let link = self
+            .issue_link(tx, mail.kind, mail.user_id, mail.email, mail.data, now)
+            .await?;
+        self.queue_mail(
+            tx,
+            mail.email,
+            mail.template,
+            serde_json::json!({ "username": mail.username, "link": link }),
+            now,
+        )
+        .await
+    }
+
+    /// Whether `email` was sent its allowance of `kind` links lately.
+    pub(crate) async fn link_limit_reached(
+        &self,
+        tx: &mut Tx,
+        kind: LinkKind,
+        email: &str,
+        now: i64,
+    ) -> ServiceResult<bool> {
+        let sent = tx
+            .count_action_tokens_since(kind.as_str(), email, now - LINK_WINDOW_SECS)
+            .await?;
+        Ok(sent >= LINKS_PER_WINDOW)
+    }
+
     /// Issues a link of `kind` to `email` (for `user_id`, when there is an account); returns
     /// the URL to mail, always on the configured issuer.
     pub(crate) async fn issue_link(

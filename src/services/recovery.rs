@@ -5,13 +5,8 @@
 use serde_json::json;
 
 use super::audit::{Event, EventType};
-use super::links::{LinkKind, LinkProblem};
-use super::{Actor, Caller, ServiceError, ServiceResult, Services};
-
-/// At most this many reset links per address in [`RESET_WINDOW_SECS`].
-const RESETS_PER_WINDOW: i64 = 3;
-/// The window of the reset-link limit.
-const RESET_WINDOW_SECS: i64 = 15 * 60;
+use super::links::{LinkKind, LinkMail, LinkProblem};
+use super::{Actor, Caller, ServiceResult, Services};
 
 impl Services {
     /// `POST /forgot-password`: mails a reset link when `login` (an e-mail address or a
@@ -36,14 +31,10 @@ impl Services {
             .await?;
             return Ok(tx.commit().await?);
         };
-        let recent = tx
-            .count_action_tokens_since(
-                LinkKind::ResetPassword.as_str(),
-                &user.email,
-                now - RESET_WINDOW_SECS,
-            )
-            .await?;
-        if recent >= RESETS_PER_WINDOW {
+        if self
+            .link_limit_reached(&mut tx, LinkKind::ResetPassword, &user.email, now)
+            .await?
+        {
             self.record(
                 &mut tx,
                 caller,
@@ -55,21 +46,16 @@ impl Services {
             .await?;
             return Ok(tx.commit().await?);
         }
-        let link = self
-            .issue_link(
-                &mut tx,
-                LinkKind::ResetPassword,
-                Some(&user.id),
-                &user.email,
-                json!({}),
-                now,
-            )
-            .await?;
-        self.queue_mail(
+        self.mail_link(
             &mut tx,
-            &user.email,
-            "reset_password",
-            json!({ "username": user.username, "link": link }),
+            LinkMail {
+                kind: LinkKind::ResetPassword,
+                user_id: Some(&user.id),
+                username: &user.username,
+                email: &user.email,
+                template: "reset_password",
+                data: json!({}),
+            },
             now,
         )
         .await?;
@@ -101,15 +87,7 @@ impl Services {
             return Ok(Err(LinkProblem::Unknown));
         };
         let user = self.user(&user_id).await?;
-        if password != confirmation {
-            return Err(ServiceError::invalid(
-                "confirmation",
-                "the two passwords differ; type the same password twice",
-            ));
-        }
-        self.policy
-            .check(&password, &user.username, &user.email)
-            .map_err(|weak| ServiceError::invalid("password", weak.message))?;
+        self.check_new_password(&password, Some(confirmation), &user.username, &user.email)?;
         let hash = self.passwords.hash(password).await?;
         let now = self.now();
         let mut tx = self.db.write().await?;

@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use super::audit::{Event, EventType};
-use super::links::{LinkKind, LinkProblem};
+use super::links::{LinkKind, LinkMail, LinkProblem};
 use super::{Actor, Caller, ServiceError, ServiceResult, Services, accounts};
 use crate::config::RegistrationMode;
 use crate::domain::{Email, Username};
@@ -99,27 +99,13 @@ impl Services {
         let username =
             Username::parse(&form.username).map_err(|m| ServiceError::invalid("username", m))?;
         let email = Email::parse(&email_text).map_err(|m| ServiceError::invalid("email", m))?;
-        let name = form
-            .name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_string);
-        if name.as_ref().is_some_and(|n| n.chars().count() > 128) {
-            return Err(ServiceError::invalid(
-                "name",
-                "a name may have at most 128 characters",
-            ));
-        }
-        if form.password != form.confirmation {
-            return Err(ServiceError::invalid(
-                "confirmation",
-                "the two passwords differ; type the same password twice",
-            ));
-        }
-        self.policy
-            .check(&form.password, username.as_str(), email.as_str())
-            .map_err(|weak| ServiceError::invalid("password", weak.message))?;
+        let name = accounts::display_name(form.name.as_deref())?;
+        self.check_new_password(
+            &form.password,
+            Some(&form.confirmation),
+            username.as_str(),
+            email.as_str(),
+        )?;
         // Hash in every case, so an address that has an account takes as long as a new one.
         let password_hash = self.passwords.hash(form.password).await?;
         let now = self.now();
@@ -203,21 +189,16 @@ impl Services {
         })
         .await?;
         if !verified {
-            let link = self
-                .issue_link(
-                    &mut tx,
-                    LinkKind::VerifyEmail,
-                    Some(&id),
-                    email.as_str(),
-                    json!({ "interaction": form.interaction }),
-                    now,
-                )
-                .await?;
-            self.queue_mail(
+            self.mail_link(
                 &mut tx,
-                email.as_str(),
-                "verify_email",
-                json!({ "username": username.as_str(), "link": link }),
+                LinkMail {
+                    kind: LinkKind::VerifyEmail,
+                    user_id: Some(&id),
+                    username: username.as_str(),
+                    email: email.as_str(),
+                    template: "verify_email",
+                    data: json!({ "interaction": form.interaction }),
+                },
                 now,
             )
             .await?;
@@ -335,29 +316,22 @@ impl Services {
         else {
             return Ok(());
         };
-        // At most three links per address in 15 minutes: the form cannot be used to flood.
-        if tx
-            .count_action_tokens_since(LinkKind::VerifyEmail.as_str(), &user.email, now - 900)
+        if self
+            .link_limit_reached(&mut tx, LinkKind::VerifyEmail, &user.email, now)
             .await?
-            >= 3
         {
             return Ok(());
         }
-        let link = self
-            .issue_link(
-                &mut tx,
-                LinkKind::VerifyEmail,
-                Some(&user.id),
-                &user.email,
-                json!({}),
-                now,
-            )
-            .await?;
-        self.queue_mail(
+        self.mail_link(
             &mut tx,
-            &user.email,
-            "verify_email",
-            json!({ "username": user.username, "link": link }),
+            LinkMail {
+                kind: LinkKind::VerifyEmail,
+                user_id: Some(&user.id),
+                username: &user.username,
+                email: &user.email,
+                template: "verify_email",
+                data: json!({}),
+            },
             now,
         )
         .await?;

@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use super::audit::{AuditEntry, AuditQuery, Event, EventType};
-use super::links::LinkKind;
-use super::{Actor, Caller, ServiceError, ServiceResult, Services};
+use super::links::{LinkKind, LinkMail};
+use super::{Actor, Caller, ServiceError, ServiceResult, Services, accounts};
 use crate::auth::password::Verified;
 use crate::domain::{Email, Session, device};
 
@@ -77,15 +77,9 @@ impl Services {
         session: &Session,
         form: ProfileForm,
     ) -> ServiceResult<()> {
-        let name = trimmed(form.name);
+        let name = accounts::display_name(form.name.as_deref())?;
         let locale = trimmed(form.locale);
         let time_zone = trimmed(form.time_zone);
-        if name.as_ref().is_some_and(|n| n.chars().count() > 128) {
-            return Err(ServiceError::invalid(
-                "name",
-                "a name may have at most 128 characters",
-            ));
-        }
         let tag_like = |v: &str, extra: &[char]| {
             v.len() <= 64
                 && v.chars()
@@ -147,21 +141,16 @@ impl Services {
         let mut tx = self.db.write().await?;
         // An address in use gets the same answer; its owner is not told anything.
         if tx.find_user_by_email(&new.normalized()).await?.is_none() {
-            let link = self
-                .issue_link(
-                    &mut tx,
-                    LinkKind::ChangeEmail,
-                    Some(&user.id),
-                    new.as_str(),
-                    json!({}),
-                    now,
-                )
-                .await?;
-            self.queue_mail(
+            self.mail_link(
                 &mut tx,
-                new.as_str(),
-                "change_email",
-                json!({ "username": user.username, "link": link }),
+                LinkMail {
+                    kind: LinkKind::ChangeEmail,
+                    user_id: Some(&user.id),
+                    username: &user.username,
+                    email: new.as_str(),
+                    template: "change_email",
+                    data: json!({}),
+                },
                 now,
             )
             .await?;
@@ -203,15 +192,7 @@ impl Services {
                 "the current password is not right",
             ));
         }
-        if new != confirmation {
-            return Err(ServiceError::invalid(
-                "confirmation",
-                "the two new passwords differ; type the same password twice",
-            ));
-        }
-        self.policy
-            .check(&new, &user.username, &user.email)
-            .map_err(|weak| ServiceError::invalid("password", weak.message))?;
+        self.check_new_password(&new, Some(confirmation), &user.username, &user.email)?;
         let hash = self.passwords.hash(new).await?;
         let now = self.now();
         let mut tx = self.db.write().await?;

@@ -1,11 +1,15 @@
 //! The login session cookie: reading it, setting it at sign-in (always a new secret), and
 //! clearing it. What a cookie means is the use cases' business.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::auth::session::IssuedSession;
 use crate::domain::Session;
+use crate::error::AppError;
 use crate::services::ServiceResult;
 use crate::state::AppState;
 
@@ -53,4 +57,21 @@ pub fn clear(state: &AppState, jar: CookieJar) -> CookieJar {
         .same_site(SameSite::Lax)
         .build();
     jar.remove(cookie)
+}
+
+/// The session of a fully signed-in browser, as an extractor: any other visitor is sent to
+/// the login page before the handler runs.
+pub struct SignedIn(pub Session);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match current(state, &jar).await {
+            Ok(Some(session)) => Ok(SignedIn(session)),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(AppError::from(e).into_response()),
+        }
+    }
 }

@@ -16,18 +16,8 @@ use crate::services::self_service::ProfileForm;
 use crate::services::{Caller, ServiceError};
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
-use crate::web::{form, session};
-
-/// The session of the request, or the way to the login page.
-async fn signed_in(
-    state: &AppState,
-    jar: &CookieJar,
-) -> Result<Result<Session, Response>, AppError> {
-    Ok(match session::current(state, jar).await? {
-        Some(s) => Ok(s),
-        None => Err(Redirect::to("/login").into_response()),
-    })
-}
+use crate::web::form;
+use crate::web::session::{self, SignedIn};
 
 /// Renders an account page with the shared layout's fields.
 fn show(
@@ -97,13 +87,10 @@ async fn profile_page(
 /// `GET /account/profile`.
 pub async fn profile_get(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     jar: CookieJar,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     profile_page(
         &state,
         jar,
@@ -117,14 +104,11 @@ pub async fn profile_get(
 /// `POST /account/profile`.
 pub async fn profile_post(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     caller: Caller,
     jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let form = ProfileForm {
         name: params.get("name").map(str::to_string),
         locale: params.get("locale").map(str::to_string),
@@ -149,14 +133,11 @@ pub async fn profile_post(
 /// `POST /account/email`: starts an e-mail change.
 pub async fn email_post(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     caller: Caller,
     jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let email = params.get("email").unwrap_or_default();
     match state
         .services
@@ -201,26 +182,21 @@ fn password_page(
 /// `GET /account/password`.
 pub async fn password_get(
     State(state): State<AppState>,
+    _signed_in: SignedIn,
     jar: CookieJar,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    if let Err(to_login) = signed_in(&state, &jar).await? {
-        return Ok(to_login);
-    }
     password_page(&state, jar, StatusCode::OK, (notice_of(&uri), None))
 }
 
 /// `POST /account/password`: other sessions end, this one stays.
 pub async fn password_post(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     caller: Caller,
     jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let text = |name: &str| params.get(name).unwrap_or_default().to_string();
     let outcome = state
         .services
@@ -244,13 +220,10 @@ pub async fn password_post(
 /// `GET /account/sessions`.
 pub async fn sessions_get(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     jar: CookieJar,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let sessions: Vec<Value> = state
         .services
         .my_sessions(&session)
@@ -275,14 +248,10 @@ pub async fn sessions_get(
 /// `POST /account/sessions/end`: one session (`session` field) or every other one.
 pub async fn sessions_end(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     caller: Caller,
-    jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     match state
         .services
         .end_my_sessions(&caller, &session, params.get("session"))
@@ -298,13 +267,10 @@ pub async fn sessions_end(
 /// `GET /account/apps`.
 pub async fn apps_get(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     jar: CookieJar,
     uri: Uri,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let apps: Vec<Value> = state
         .services
         .my_apps(&session)
@@ -324,14 +290,10 @@ pub async fn apps_get(
 /// `POST /account/apps/revoke`: forgets the consent and revokes the app's tokens.
 pub async fn apps_revoke(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     caller: Caller,
-    jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let client_id = params.get("client_id").unwrap_or_default();
     match state
         .services
@@ -368,12 +330,9 @@ fn describe_event(kind: &str) -> String {
 /// `GET /account/activity`.
 pub async fn activity_get(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let events: Vec<Value> = state
         .services
         .my_activity(&session)
@@ -401,11 +360,9 @@ pub async fn activity_get(
 /// `GET /account/delete`.
 pub async fn delete_get(
     State(state): State<AppState>,
+    _signed_in: SignedIn,
     jar: CookieJar,
 ) -> Result<Response, AppError> {
-    if let Err(to_login) = signed_in(&state, &jar).await? {
-        return Ok(to_login);
-    }
     show(
         &state,
         jar,
@@ -418,14 +375,11 @@ pub async fn delete_get(
 /// `POST /account/delete`: after the password.
 pub async fn delete_post(
     State(state): State<AppState>,
+    SignedIn(session): SignedIn,
     caller: Caller,
     jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let session = match signed_in(&state, &jar).await? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let password = params.get("password").unwrap_or_default().to_string();
     match state
         .services
