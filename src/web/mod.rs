@@ -78,7 +78,7 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .route("/", get(pages::account::home))
         .route("/login", get(pages::login::get).post(pages::login::post))
-        .route("/logout", post(pages::logout::post))
+        .route("/logout", get(pages::logout::get).post(pages::logout::post))
         .route("/account", get(pages::account::get))
         .route(
             "/register",

@@ -282,3 +282,31 @@ async fn behind_https_cookies_are_secure_and_host_prefixed() {
             && session.contains("SameSite=Lax")
     );
 }
+
+#[tokio::test]
+async fn a_stale_sign_in_request_says_so_before_the_password_is_typed() {
+    let app = spawn_app().await;
+    let response = app.get("/login?interaction=not-a-parked-request").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("expired"), "{page}");
+    assert!(!page.contains("name=\"password\""), "no form to type into");
+}
+
+#[tokio::test]
+async fn get_logout_shows_a_sign_out_button_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    let response = app.get("/logout").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("action=\"&#x2f;logout\"") || page.contains("action=\"/logout\""),
+        "{page}"
+    );
+    assert_eq!(
+        app.get("/account").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+}

@@ -66,6 +66,12 @@ pub async fn get(
 ) -> Result<Response, AppError> {
     let params = form::query(&uri).unwrap_or_default();
     let interaction = params.get("interaction");
+    // Say at once that a stale request is gone, rather than after the password is typed.
+    if let Some(id) = interaction
+        && state.services.interaction(id).await?.is_none()
+    {
+        return Err(crate::web::outcome::expired());
+    }
     let (client_name, hint) = interaction_context(&state, interaction).await?;
     render(
         &state,

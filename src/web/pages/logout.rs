@@ -1,4 +1,5 @@
-//! `POST /logout`: ends the session server-side, revokes its grants, clears the cookie.
+//! `GET /logout` asks (a page with a sign-out button); `POST /logout` ends the session
+//! server-side, revokes its grants and clears the cookie.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +12,21 @@ use crate::services::sessions::SignOutBy;
 use crate::state::AppState;
 use crate::web::csrf::CheckedForm;
 use crate::web::session;
+
+/// Shows a sign-out button (a GET changes nothing: links and prefetches cannot sign anyone
+/// out).
+pub async fn get(State(state): State<AppState>, jar: CookieJar) -> Result<Response, AppError> {
+    super::register::notice(
+        &state,
+        jar,
+        axum::http::StatusCode::OK,
+        json!({
+            "title": "Sign out of Tessera?",
+            "message": "Signing out ends this session and the access of the applications you signed in to with it.",
+            "form": { "action": "/logout", "button": "Sign out", "hidden": [] },
+        }),
+    )
+}
 
 /// Signs the user out.
 pub async fn post(
