@@ -72,9 +72,13 @@ pub async fn run(command: AuditCommand, services: &Services) -> anyhow::Result<(
             if output.json {
                 print_json(&json!(events));
             } else {
-                println!(
+                say!(
                     "{:<20} {:<22} {:<8} {:<20} {:<16} DETAILS",
-                    "TIME", "TYPE", "OUTCOME", "USER", "IP"
+                    "TIME",
+                    "TYPE",
+                    "OUTCOME",
+                    "USER",
+                    "IP"
                 );
                 for e in events {
                     let user = e
@@ -88,7 +92,7 @@ pub async fn run(command: AuditCommand, services: &Services) -> anyhow::Result<(
                     } else {
                         String::new()
                     };
-                    println!(
+                    say!(
                         "{:<20} {:<22} {:<8} {:<20} {:<16} {}{count}",
                         e.time.trim_end_matches('Z').replace('T', " "),
                         e.kind,

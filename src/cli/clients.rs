@@ -99,17 +99,17 @@ fn client_json(c: &Client) -> serde_json::Value {
 
 fn print_client(c: &Client) {
     let list = |items: Vec<&str>| items.join(" ");
-    println!("client_id:     {}", c.id);
-    println!("name:          {}", c.name);
-    println!(
+    say!("client_id:     {}", c.id);
+    say!("name:          {}", c.name);
+    say!(
         "type:          {}",
         if c.public { "public" } else { "confidential" }
     );
-    println!(
+    say!(
         "redirect URIs: {}",
         list(c.redirect_uris.iter().map(|u| u.as_str()).collect())
     );
-    println!(
+    say!(
         "post-logout:   {}",
         list(
             c.post_logout_redirect_uris
@@ -118,14 +118,14 @@ fn print_client(c: &Client) {
                 .collect()
         )
     );
-    println!(
+    say!(
         "grant types:   {}",
         list(c.grant_types.iter().map(|g| g.as_str()).collect())
     );
-    println!("scopes:        {}", c.scopes);
-    println!("roles:         {}", c.roles.join(" "));
-    println!("skip consent:  {}", c.skip_consent);
-    println!("id token alg:  {}", c.id_token_alg.as_str());
+    say!("scopes:        {}", c.scopes);
+    say!("roles:         {}", c.roles.join(" "));
+    say!("skip consent:  {}", c.skip_consent);
+    say!("id token alg:  {}", c.id_token_alg.as_str());
 }
 
 /// Runs a `tessera client …` command.
@@ -165,7 +165,7 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
             } else {
                 print_client(&registered.client);
                 if let Some(secret) = &registered.secret {
-                    println!("client_secret: {secret}   (shown once: store it now)");
+                    say!("client_secret: {secret}   (shown once: store it now)");
                 }
             }
         }
@@ -174,10 +174,10 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
             if output.json {
                 print_json(&json!(clients.iter().map(client_json).collect::<Vec<_>>()));
             } else {
-                println!("{:<34} {:<13} NAME", "CLIENT_ID", "TYPE");
+                say!("{:<34} {:<13} NAME", "CLIENT_ID", "TYPE");
                 for c in &clients {
                     let kind = if c.public { "public" } else { "confidential" };
-                    println!("{:<34} {:<13} {}", c.id, kind, c.name);
+                    say!("{:<34} {:<13} {}", c.id, kind, c.name);
                 }
             }
         }
@@ -194,14 +194,14 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
             if output.json {
                 print_json(&json!({ "client_id": id, "client_secret": secret }));
             } else {
-                println!(
+                say!(
                     "new client_secret for {id}: {secret}   (shown once; the old secret no longer works)"
                 );
             }
         }
         ClientCommand::Delete { id } => {
             services.delete_client(&cli, &id).await?;
-            println!("deleted client {id}");
+            say!("deleted client {id}");
         }
     }
     Ok(())

@@ -36,12 +36,15 @@ pub async fn run(command: KeysCommand, services: &Services) -> anyhow::Result<()
             if output.json {
                 print_json(&json!(list));
             } else {
-                println!(
+                say!(
                     "{:<34} {:<6} {:<4} {:<8} ACTIVATES",
-                    "KID", "ALG", "GEN", "STATE"
+                    "KID",
+                    "ALG",
+                    "GEN",
+                    "STATE"
                 );
                 for k in list {
-                    println!(
+                    say!(
                         "{:<34} {:<6} {:<4} {:<8} {}",
                         k.kid,
                         k.alg,
@@ -69,7 +72,7 @@ pub async fn run(command: KeysCommand, services: &Services) -> anyhow::Result<()
             if output.json {
                 print_json(&json!({ "created": created, "activates_in_secs": delay }));
             } else {
-                println!(
+                say!(
                     "created {} key(s): {}; they sign in {delay} s",
                     created.len(),
                     created.join(", ")

@@ -1,6 +1,15 @@
 //! The command line: `serve`, `migrate`, `config check`, and the `user`, `role`, `client` and
 //! `keys` administration commands. Every command that creates something can answer in JSON.
 
+/// Prints a line on standard output. A closed pipe (`tessera … | head -1`) ends the output
+/// quietly instead of panicking, as `println!` would.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod audit;
 pub mod bootstrap;
 mod clients;
@@ -96,14 +105,14 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             crate::startup::open_database(&config).await?;
-            println!("migrations applied");
+            say!("migrations applied");
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {
             for warning in config.warnings() {
                 eprintln!("warning: {warning}");
             }
-            println!("# configuration is valid\n{}", config.redacted_toml());
+            say!("# configuration is valid\n{}", config.redacted_toml());
             Ok(())
         }
         command => {
@@ -125,5 +134,5 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 
 /// Prints a JSON value on one line.
 fn print_json(value: &serde_json::Value) {
-    println!("{value}");
+    say!("{value}");
 }

@@ -46,7 +46,7 @@ pub async fn run(command: ScopeCommand, services: &Services) -> anyhow::Result<(
                     &json!({ "name": scope.name, "description": scope.description, "builtin": false }),
                 );
             } else {
-                println!("added scope {}", scope.name);
+                say!("added scope {}", scope.name);
             }
         }
         ScopeCommand::List { output } => {
@@ -61,13 +61,13 @@ pub async fn run(command: ScopeCommand, services: &Services) -> anyhow::Result<(
             } else {
                 for s in scopes {
                     let kind = if s.builtin != 0 { "built-in" } else { "custom" };
-                    println!("{:<20} {:<9} {}", s.name, kind, s.description);
+                    say!("{:<20} {:<9} {}", s.name, kind, s.description);
                 }
             }
         }
         ScopeCommand::Delete { name } => {
             let changed = services.delete_scope(&cli, &name).await?;
-            println!("deleted scope {name} ({changed} client(s) lost it)");
+            say!("deleted scope {name} ({changed} client(s) lost it)");
         }
     }
     Ok(())

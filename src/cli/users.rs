@@ -142,6 +142,17 @@ pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Resu
             } else {
                 (secret::generate(), true)
             };
+            // Without --role, an account gets what a self-registered one would.
+            let roles = if roles.is_empty() {
+                services
+                    .config()
+                    .settings
+                    .registration
+                    .default_roles
+                    .clone()
+            } else {
+                roles
+            };
             let account = NewAccount {
                 username,
                 email,
@@ -157,14 +168,14 @@ pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Resu
                 }
                 print_json(&value);
             } else {
-                println!(
+                say!(
                     "created user {} ({}) with roles [{}]",
                     user.username,
                     user.id,
                     user.roles.join(", ")
                 );
                 if generated {
-                    println!("generated password (shown once): {password}");
+                    say!("generated password (shown once): {password}");
                 }
             }
         }
@@ -173,9 +184,9 @@ pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Resu
             if output.json {
                 print_json(&json!(users.iter().map(user_json).collect::<Vec<_>>()));
             } else {
-                println!("{:<24} {:<32} {:<8} ROLES", "USERNAME", "EMAIL", "ENABLED");
+                say!("{:<24} {:<32} {:<8} ROLES", "USERNAME", "EMAIL", "ENABLED");
                 for u in &users {
-                    println!(
+                    say!(
                         "{:<24} {:<32} {:<8} {}",
                         u.username,
                         u.email,
@@ -194,21 +205,21 @@ pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Resu
             if output.json {
                 print_json(&json!({ "email": email, "link": link }));
             } else {
-                println!("invited {email}; the link (also mailed, valid 7 days): {link}");
+                say!("invited {email}; the link (also mailed, valid 7 days): {link}");
             }
         }
         UserCommand::SetPassword { user, .. } => {
             let user = services
                 .set_password(&cli, &user, read_password_line()?)
                 .await?;
-            println!(
+            say!(
                 "password changed for {} (sessions ended, tokens revoked)",
                 user.username
             );
         }
         UserCommand::SetRoles { user, roles } => {
             let user = services.set_roles(&cli, &user, &roles).await?;
-            println!(
+            say!(
                 "{} now has roles [{}]",
                 user.username,
                 user.roles.join(", ")
@@ -216,18 +227,18 @@ pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Resu
         }
         UserCommand::Disable { user } => {
             let user = services.set_enabled(&cli, &user, false).await?;
-            println!(
+            say!(
                 "disabled {} (sessions ended, tokens revoked)",
                 user.username
             );
         }
         UserCommand::Enable { user } => {
             let user = services.set_enabled(&cli, &user, true).await?;
-            println!("enabled {}", user.username);
+            say!("enabled {}", user.username);
         }
         UserCommand::Delete { user } => {
             let user = services.delete_user(&cli, &user).await?;
-            println!("deleted {}", user.username);
+            say!("deleted {}", user.username);
         }
     }
     Ok(())
@@ -246,7 +257,7 @@ pub async fn run_role(command: RoleCommand, services: &Services) -> anyhow::Resu
             if output.json {
                 print_json(&json!({ "name": role.name, "description": role.description }));
             } else {
-                println!("added role {}", role.name);
+                say!("added role {}", role.name);
             }
         }
         RoleCommand::List { output } => {
@@ -260,13 +271,13 @@ pub async fn run_role(command: RoleCommand, services: &Services) -> anyhow::Resu
                 ));
             } else {
                 for r in roles {
-                    println!("{:<20} {}", r.name, r.description);
+                    say!("{:<20} {}", r.name, r.description);
                 }
             }
         }
         RoleCommand::Delete { name } => {
-            services.delete_role(&cli, &name).await?;
-            println!("deleted role {name}");
+            let (users, clients) = services.delete_role(&cli, &name).await?;
+            say!("deleted role {name}: {users} user(s) and {clients} client(s) lost it");
         }
     }
     Ok(())

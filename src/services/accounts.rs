@@ -32,6 +32,9 @@ impl From<PasswordError> for ServiceError {
     }
 }
 
+/// Roles every installation has; they cannot be deleted.
+pub const BUILT_IN_ROLES: [&str; 3] = ["admin", "user", "guest"];
+
 /// A display name as entered: trimmed, empty meaning none, at most 128 characters.
 pub(crate) fn display_name(name: Option<&str>) -> ServiceResult<Option<String>> {
     let name = name
@@ -373,26 +376,46 @@ impl Services {
     }
 
     /// Deletes a role; users and clients lose it.
-    pub async fn delete_role(&self, caller: &Caller, name: &str) -> ServiceResult<()> {
+    /// Deletes a custom role; returns how many users and clients lost it. The built-in
+    /// roles stay.
+    pub async fn delete_role(&self, caller: &Caller, name: &str) -> ServiceResult<(u64, u64)> {
         self.audited(
             caller,
             Event::failure(EventType::RoleDeleted).details(serde_json::json!({ "role": name })),
             async {
+                if BUILT_IN_ROLES.contains(&name) {
+                    return Err(ServiceError::Forbidden(format!(
+                        "'{name}' is a built-in role and cannot be deleted"
+                    )));
+                }
                 let now = self.now();
                 let mut tx = self.db.write().await?;
+                let users = tx.count_role_holders(name).await?;
+                // Client roles are stored as words on the client: take the role off each.
+                let mut clients = 0;
+                for row in tx.list_clients().await? {
+                    let mut client = convert::client(row);
+                    if client.roles.iter().any(|r| r == name) {
+                        client.roles.retain(|r| r != name);
+                        tx.update_client_roles(&client.id, &client.roles.join(" "), now)
+                            .await?;
+                        clients += 1;
+                    }
+                }
                 if !tx.delete_role(name).await? {
                     return Err(ServiceError::NotFound(format!("role '{name}'")));
                 }
                 self.record(
                     &mut tx,
                     caller,
-                    Event::success(EventType::RoleDeleted)
-                        .details(serde_json::json!({ "role": name })),
+                    Event::success(EventType::RoleDeleted).details(serde_json::json!({
+                        "role": name, "users": users, "clients": clients,
+                    })),
                     now,
                 )
                 .await?;
                 tx.commit().await?;
-                Ok(())
+                Ok((users, clients))
             },
         )
         .await

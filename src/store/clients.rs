@@ -105,6 +105,22 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Replaces a client's own roles.
+    pub async fn update_client_roles(
+        &mut self,
+        id: &str,
+        roles: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE clients SET roles = $1, updated_at = $2 WHERE id = $3")
+            .bind(roles)
+            .bind(now)
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
     /// Replaces the scopes a client may ask for.
     pub async fn update_client_scopes(
         &mut self,

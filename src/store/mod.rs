@@ -109,6 +109,12 @@ impl Db {
     /// Opens a pool, retrying for `settings.startup_timeout_secs` while the database is down.
     #[tracing::instrument(name = "db.connect", skip_all)]
     pub async fn connect(url: &str, settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        if let Some(folder) = missing_sqlite_folder(url) {
+            anyhow::bail!(
+                "cannot open the database {url}: the folder {} does not exist (create it, or point database_url elsewhere)",
+                folder.display()
+            );
+        }
         let deadline =
             tokio::time::Instant::now() + Duration::from_secs(settings.startup_timeout_secs);
         let mut delay = Duration::from_millis(250);
@@ -233,6 +239,20 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The folder of a SQLite file that does not exist (SQLite itself only says "unable to open
+/// database file").
+fn missing_sqlite_folder(url: &str) -> Option<std::path::PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    let folder = std::path::Path::new(path).parent()?;
+    (!folder.as_os_str().is_empty() && !folder.exists()).then(|| folder.to_path_buf())
 }
 
 /// What a [`Tx`] runs its statements on.

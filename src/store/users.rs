@@ -335,6 +335,15 @@ impl Tx {
         Ok(())
     }
 
+    /// How many users hold a role.
+    pub async fn count_role_holders(&mut self, role: &str) -> StoreResult<u64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM user_roles WHERE role_name = $1")
+            .bind(role)
+            .fetch_one(self.c())
+            .await?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
     /// The role catalogue.
     pub async fn list_roles(&mut self) -> StoreResult<Vec<RoleRow>> {
         Ok(

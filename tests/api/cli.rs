@@ -315,3 +315,83 @@ async fn cli_sees_what_the_server_created() {
     assert_eq!(list[0]["username"], "admin");
     assert_eq!(list[0]["roles"], serde_json::json!(["admin", "user"]));
 }
+
+#[tokio::test]
+async fn roles_built_in_stay_custom_ones_leave_users_and_clients_and_new_users_get_default_roles() {
+    let cli = Cli::new().await;
+    let (ok, _, err) = cli.run(&["role", "delete", "user"], None);
+    assert!(!ok && err.contains("built-in"), "{err}");
+    assert!(cli.run(&["role", "add", "billing"], None).0);
+    let created = cli.json(
+        &[
+            "user",
+            "add",
+            "--username",
+            "olga",
+            "--email",
+            "olga@example.com",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(
+        created["roles"],
+        serde_json::json!(["user"]),
+        "default roles"
+    );
+    assert!(
+        cli.run(&["user", "set-roles", "olga", "user", "billing"], None)
+            .0
+    );
+    let client = cli.json(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Billing",
+            "--grant-types",
+            "client_credentials",
+            "--role",
+            "billing",
+            "--json",
+        ],
+        None,
+    );
+    let (ok, out, err) = cli.run(&["role", "delete", "billing"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("1 user(s) and 1 client(s)"), "{out}");
+    let shown = cli.json(
+        &[
+            "client",
+            "show",
+            client["client_id"].as_str().unwrap(),
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(
+        shown["roles"],
+        serde_json::json!([]),
+        "the client lost the role"
+    );
+    let (ok, out, _) = cli.run(&["config", "check"], None);
+    assert!(ok && out.starts_with("# configuration is valid"));
+}
+
+#[tokio::test]
+async fn a_missing_sqlite_folder_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/missing/tessera.db", dir.path().display());
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["user", "list"])
+        .env("TESSERA_DATABASE_URL", &url)
+        .env("TESSERA_KEYS_DIR", dir.path().join("keys"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing") && err.contains("does not exist"),
+        "{err}"
+    );
+}
