@@ -15,6 +15,7 @@
 //! - [`signing`]: signing keys, JWKS and JWT signing/verification (the only josekit user).
 //! - [`store`]: the database (the only sqlx user).
 //! - [`render`]: HTML and mail templates (the only minijinja user).
+//! - [`files`]: creating files and folders that hold secrets, owner-only.
 //! - [`mail`]: sends the queued mail over SMTP or into `.eml` files (the only lettre user).
 //! - [`web`]: axum handlers that adapt HTTP to the modules above.
 //! - [`error`]: how errors render: HTML pages, problem documents (RFC 9457).
@@ -31,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod mail;
 pub mod oidc;
 pub mod render;

@@ -143,7 +143,8 @@ impl Mailer {
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
             Transport::Files(files, dir) => {
-                create_private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                crate::files::create_private_dir(dir)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
                 let id = files.send(message).await.map_err(|e| e.to_string())?;
                 tracing::info!(
                     file = %dir.join(format!("{id}.eml")).display(),
@@ -154,19 +155,6 @@ impl Mailer {
             }
         }
     }
-}
-
-/// Creates the outbox folder readable only by its owner: the messages in it carry links
-/// that sign people in or reset passwords.
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }
 
 /// Sends queued mail until `stop` turns true: every `mail.poll_interval_ms`, every message

@@ -22,7 +22,7 @@ use crate::domain::SigningAlg;
 pub mod foreign;
 mod sealed;
 
-pub use sealed::{MasterKey, write_private_file};
+pub use sealed::MasterKey;
 
 /// Why keys could not be loaded or used.
 #[derive(Debug, thiserror::Error)]

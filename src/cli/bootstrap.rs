@@ -89,11 +89,11 @@ async fn register_example_app(services: &Services) -> anyhow::Result<()> {
 
 fn save_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::files::create_private_dir(dir)?;
     }
     if path.exists() {
         std::fs::remove_file(path)?;
     }
-    crate::signing::write_private_file(path, secret)?;
+    crate::files::write_private_file(path, secret)?;
     Ok(())
 }

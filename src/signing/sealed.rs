@@ -32,12 +32,12 @@ impl MasterKey {
         if path.exists() {
             return Self::read(&path);
         }
-        std::fs::create_dir_all(keys_dir).map_err(|e| {
+        crate::files::create_private_dir(keys_dir).map_err(|e| {
             KeyError::MasterKey(format!("cannot create {}: {e}", keys_dir.display()))
         })?;
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        match write_private_file(&path, &STANDARD.encode(bytes)) {
+        match crate::files::write_private_file(&path, &STANDARD.encode(bytes)) {
             Ok(()) => {
                 tracing::info!(path = %path.display(), "generated a new master key");
                 Ok(MasterKey(bytes))
@@ -94,19 +94,4 @@ impl MasterKey {
             .map(|(plain, _)| plain)
             .map_err(crypto)
     }
-}
-
-/// Writes a new file readable only by its owner; fails if it exists.
-pub fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.write_all(b"\n")
 }

@@ -115,6 +115,10 @@ impl Db {
                 folder.display()
             );
         }
+        if let Some(file) = sqlite_file(url) {
+            crate::files::create_private_file(&file)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", file.display()))?;
+        }
         let deadline =
             tokio::time::Instant::now() + Duration::from_secs(settings.startup_timeout_secs);
         let mut delay = Duration::from_millis(250);
@@ -241,17 +245,20 @@ impl Db {
     }
 }
 
-/// The folder of a SQLite file that does not exist (SQLite itself only says "unable to open
-/// database file").
-fn missing_sqlite_folder(url: &str) -> Option<std::path::PathBuf> {
+/// The file a SQLite URL names (none for an in-memory database).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        return None;
-    }
-    let folder = std::path::Path::new(path).parent()?;
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// The folder of a SQLite file that does not exist (SQLite itself only says "unable to open
+/// database file").
+fn missing_sqlite_folder(url: &str) -> Option<std::path::PathBuf> {
+    let file = sqlite_file(url)?;
+    let folder = file.parent()?;
     (!folder.as_os_str().is_empty() && !folder.exists()).then(|| folder.to_path_buf())
 }
 

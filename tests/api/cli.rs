@@ -395,3 +395,33 @@ async fn a_missing_sqlite_folder_is_named() {
         "{err}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_the_keys_folder_are_private_whichever_command_creates_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tessera.db");
+    let keys = dir.path().join("keys");
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["user", "list"])
+        .env("TESSERA_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("TESSERA_KEYS_DIR", &keys)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600, "database file");
+    assert_eq!(mode(&keys), 0o700, "keys folder");
+    assert_eq!(mode(&keys.join("master.key")), 0o600, "master key");
+    for side in ["tessera.db-wal", "tessera.db-shm"] {
+        let path = dir.path().join(side);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{side}");
+        }
+    }
+}
