@@ -113,7 +113,15 @@ impl Db {
         .bind(&user.password_hash)
         .bind(user.now)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            // Another transaction inserted the name after the check above (PostgreSQL's read
+            // committed lets both see none): the same answer as the check's.
+            StoreError::Conflict(_) => {
+                StoreError::Conflict("that username or email is already taken".into())
+            }
+            other => other,
+        })?;
         insert_roles(&mut tx, &user.id, &user.roles).await?;
         tx.commit().await?;
         Ok(())
