@@ -185,6 +185,16 @@ pub async fn spawn_node(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> 
     }
 }
 
+impl TestApp {
+    /// A second node on this node's database, keys directory and issuer, as nodes behind one
+    /// load balancer run.
+    pub async fn second_node(&self) -> TestApp {
+        let mut settings = test_settings(self.dir.path(), &self.database_url);
+        settings.issuer = self.address.clone();
+        spawn_node(settings, self.dir.clone()).await
+    }
+}
+
 /// A new cookie-keeping client that does not follow redirects.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()

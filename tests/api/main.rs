@@ -17,5 +17,6 @@ mod logout;
 mod multinode;
 mod oidc_flow;
 mod ops;
+mod races;
 mod resilience;
 mod tokens;
