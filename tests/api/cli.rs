@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::children::{Output, start};
 use crate::helpers::{fresh_database, spawn_app};
 
 struct Cli {
@@ -22,15 +23,23 @@ impl Cli {
         }
     }
 
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+    /// The `tessera` command with `args`, on this database and keys directory.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("TESSERA_DATABASE_URL", &self.database_url)
             .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
             .env("TESSERA_PASSWORD__MEMORY_KIB", "8192")
             .env("TESSERA_PASSWORD__ITERATIONS", "1")
-            .env_remove("TESSERA_CONFIG")
+            .env_remove("TESSERA_CONFIG");
+        command
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        let mut child = self
+            .command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -314,4 +323,31 @@ async fn cli_sees_what_the_server_created() {
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list[0]["username"], "admin");
     assert_eq!(list[0]["roles"], serde_json::json!(["admin", "user"]));
+}
+
+#[tokio::test]
+async fn serve_on_port_0_reports_the_address_it_got_and_names_it_as_issuer() {
+    let cli = Cli::new().await;
+    let mut command = tokio::process::Command::from(cli.command(&["serve"]));
+    command
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG_FORMAT", "json")
+        .env("TESSERA_LOG", "info");
+    // The start-up log line names the bound address in its `listen` field.
+    let (_server, listen) = start(command, "tessera serve", Output::Stderr, |line| {
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        event["fields"]["listen"].as_str().map(str::to_string)
+    })
+    .await;
+    let base = format!("http://{listen}");
+    assert_ne!(base, "http://127.0.0.1:0");
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{base}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(discovery["issuer"], base.as_str());
+    assert_eq!(discovery["token_endpoint"], format!("{base}/token"));
 }

@@ -153,22 +153,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 /// Starts a server with exactly these settings (a second node shares the first's database
 /// and keys directory).
 pub async fn spawn_node(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let address = format!("http://127.0.0.1:{port}");
-    // A node joining another keeps that node's issuer, as nodes behind one load balancer do.
-    if settings.issuer == Settings::default().issuer {
-        settings.issuer = address.clone();
-    }
-    settings.listen = format!("127.0.0.1:{port}");
+    // The server binds a free port itself, as `tessera serve` does with port 0; an issuer left
+    // at its default then names that port, while a node joining another keeps that node's
+    // issuer, as nodes behind one load balancer do.
+    settings.listen = "127.0.0.1:0".into();
     let database_url = settings.database_url.clone();
     let config = settings.validate().expect("valid test settings");
     let clock = TestClock::new();
-    let app = Application::build_on(config, Arc::new(clock.clone()), listener)
+    let app = Application::build(config, Arc::new(clock.clone()))
         .await
         .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped(std::future::pending()).await;

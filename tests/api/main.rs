@@ -1,6 +1,7 @@
 //! The integration suite: one binary, a fresh server and database per test, real HTTP.
 //! Runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod children;
 mod helpers;
 mod rp;
 
