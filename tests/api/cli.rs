@@ -16,6 +16,7 @@ impl Cli {
     async fn new() -> Cli {
         let dir = tempfile::tempdir().unwrap();
         let (database_url, guard) = fresh_database(dir.path()).await;
+        crate::shared_keys::install(&dir.path().join("keys"), &database_url).await;
         Cli {
             dir,
             database_url,

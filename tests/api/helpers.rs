@@ -145,6 +145,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (database_url, guard) = fresh_database(dir.path()).await;
     let mut settings = test_settings(dir.path(), &database_url);
     adjust(&mut settings);
+    if settings.master_key_file.is_none() {
+        crate::shared_keys::install(&settings.keys_dir, &database_url).await;
+    }
     let mut app = spawn_node(settings, dir).await;
     app._database = guard;
     app

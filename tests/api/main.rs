@@ -4,6 +4,7 @@
 mod children;
 mod helpers;
 mod rp;
+mod shared_keys;
 
 mod authorize_errors;
 mod browser;

@@ -101,6 +101,7 @@ async fn tessera_waits_for_the_database_and_survives_its_restart() {
 
     let mut settings = test_settings(dir.path(), relayed.as_str());
     settings.database.acquire_timeout_secs = 1;
+    crate::shared_keys::install(&settings.keys_dir, &real_url).await;
     // The database is "still coming up": the node must retry until the relay opens.
     let starting = tokio::spawn(spawn_node(settings, dir.clone()));
     let mut refused = relay.refused.clone();
