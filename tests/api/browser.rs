@@ -20,6 +20,10 @@ use crate::helpers::ADMIN_PASSWORD;
 /// exchange and API calls, which a busy machine may take a while to finish.
 const PAGE_WAIT: Duration = Duration::from_secs(30);
 
+/// How often to look for the element meanwhile (fantoccini's default, 250 ms, adds up over
+/// the dozen or so pages this test waits for).
+const PAGE_POLL: Duration = Duration::from_millis(50);
+
 fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -94,6 +98,7 @@ async fn element(browser: &Client, css: &str) -> Element {
     browser
         .wait()
         .at_most(PAGE_WAIT)
+        .every(PAGE_POLL)
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no element {css}: {e}"))
