@@ -41,7 +41,11 @@
 //!
 //! * `--issuer` / `RS_ISSUER`, `http://127.0.0.1:8080`
 //! * `--audience` / `RS_AUDIENCE`, `example-app` (comma separated list)
-//! * `--listen` / `RS_LISTEN`, `127.0.0.1:4000`
+//! * `--listen` / `RS_LISTEN`, `127.0.0.1:4000`; port 0 takes any free port
+//!
+//! Once the keys are loaded it prints one line on standard output,
+//! `Resource server listening on http://127.0.0.1:4000 (issuer ..., audiences ...)`,
+//! naming the address it got; logs go to standard error.
 //!
 //! Set `RUST_LOG=debug` to see why tokens are refused.
 
@@ -198,12 +202,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         last_refetch: Mutex::new(None),
     });
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let (listener, bound) = common::listen(args.listen).await?;
     println!(
-        "Resource server listening on http://{} (issuer {}, audiences {})",
-        args.listen,
+        "Resource server listening on http://{bound} (issuer {}, audiences {})",
         validator.issuer,
         validator.audiences.join(",")
     );

@@ -617,6 +617,16 @@ impl Config {
         })
     }
 
+    /// Takes note of the address the listener got. With `listen` on port 0 the port is known
+    /// only once bound, so an issuer left at its default (which names port 8080) becomes
+    /// `http://{bound}`: the server's own URLs then reach it.
+    pub fn adopt_bound_address(&mut self, bound: SocketAddr) {
+        if self.listen.port() == 0 && self.settings.issuer == Settings::default().issuer {
+            self.issuer = format!("http://{bound}");
+            self.settings.issuer = self.issuer.clone();
+        }
+    }
+
     /// Whether the issuer host is a loopback address (development).
     pub fn issuer_is_loopback(&self) -> bool {
         Url::parse(&self.issuer)

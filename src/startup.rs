@@ -50,17 +50,18 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds the state and binds the configured address; nothing is served until
+    /// Builds the state and binds the configured address (port 0: a free one, see
+    /// [`Config::adopt_bound_address`]); nothing is served until
     /// [`Application::run_until_stopped`].
-    pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<Application> {
+    pub async fn build(mut config: Config, clock: SharedClock) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        config.adopt_bound_address(listener.local_addr()?);
         Self::build_on(config, clock, listener).await
     }
 
-    /// Builds the state to serve on an already bound listener (tests bind port 0 first so
-    /// the issuer can name the port).
+    /// Builds the state to serve on an already bound listener.
     pub async fn build_on(
         config: Config,
         clock: SharedClock,

@@ -1,6 +1,7 @@
 //! Code the example programs share: how `main` reports a failure, logging,
-//! Ctrl-C handling, reading the client secret, the HTTP client, and
-//! fetching Tessera's discovery document while Tessera may still be starting.
+//! Ctrl-C handling, binding the listen address, reading the client secret,
+//! the HTTP client, and fetching Tessera's discovery document while Tessera
+//! may still be starting.
 //!
 //! Each example includes this file as its own module, with
 //! `#[path = "common/mod.rs"] mod common;` (`../common/mod.rs` from the
@@ -12,12 +13,14 @@
 //! does not call them would otherwise warn, and there is no way to leave
 //! them out of that one program.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::de::DeserializeOwned;
+use tokio::net::TcpListener;
 use tracing::info;
 
 /// How long one HTTP request may take before it is given up.
@@ -58,6 +61,19 @@ pub async fn shutdown_signal() {
         // Without a signal handler, run until killed.
         std::future::pending::<()>().await;
     }
+}
+
+/// Binds `listen`, where port 0 means any free port; returns the listener and the address
+/// it got, which the example prints so that whoever started it can find it.
+#[allow(dead_code, reason = "the service client is not a server")]
+pub async fn listen(listen: SocketAddr) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("no local address after binding {listen}"))?;
+    Ok((listener, bound))
 }
 
 /// Picks the client secret: the flag/environment value, else the contents

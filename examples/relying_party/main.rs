@@ -38,9 +38,10 @@
 //! * `--client-secret` / `RP_CLIENT_SECRET`, otherwise read from
 //!   `--client-secret-file` / `RP_CLIENT_SECRET_FILE`,
 //!   `keys/example-app.secret`
-//! * `--listen` / `RP_LISTEN`, `127.0.0.1:3000`
-//! * `--public-url` / `RP_PUBLIC_URL`, `http://{listen}`; the redirect URI
-//!   is `{public_url}/callback` and the post-logout redirect `{public_url}/`
+//! * `--listen` / `RP_LISTEN`, `127.0.0.1:3000`; port 0 takes any free port
+//! * `--public-url` / `RP_PUBLIC_URL`, `http://` and the address listened
+//!   on; the redirect URI is `{public_url}/callback` and the post-logout
+//!   redirect `{public_url}/`
 //! * `--api-url` / `RP_API_URL`, `http://127.0.0.1:4000`
 //!
 //! ## Pages
@@ -111,8 +112,10 @@ async fn main() -> ExitCode {
 
 /// Reads settings, runs discovery, then serves until Ctrl-C.
 async fn run(args: Args) -> anyhow::Result<()> {
-    let listen = args.listen;
-    let settings = settings::settings_from_args(args)?;
+    // Bind before the settings: with port 0, the default public URL (and so the redirect
+    // URI) must name the port the listener got.
+    let (listener, bound) = common::listen(args.listen).await?;
+    let settings = settings::settings_from_args(args, bound)?;
     let http = common::http_client()?;
     let provider = oidc::discover_with_retry(&http, &settings).await?;
 
@@ -125,9 +128,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         last_discovery: tokio::sync::Mutex::new(Instant::now()),
     });
 
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
     println!("Relying party ready: open {public_url}/ in your browser");
     axum::serve(listener, handlers::router(app))
         .with_graceful_shutdown(common::shutdown_signal())

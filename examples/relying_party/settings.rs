@@ -41,7 +41,7 @@ pub struct Args {
     #[arg(long, env = "RP_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
-    /// URL at which browsers reach this app (default: http://{listen}).
+    /// URL at which browsers reach this app (default: http:// and the address listened on).
     #[arg(long, env = "RP_PUBLIC_URL")]
     public_url: Option<String>,
 
@@ -70,8 +70,9 @@ pub struct Settings {
     pub secure_cookies: bool,
 }
 
-/// Turns the flags into checked settings.
-pub fn settings_from_args(args: Args) -> anyhow::Result<Settings> {
+/// Turns the flags into checked settings; `listening_on` is the address the listener got
+/// (the port chosen when `--listen` asked for port 0).
+pub fn settings_from_args(args: Args, listening_on: SocketAddr) -> anyhow::Result<Settings> {
     let Some(client_secret) = common::client_secret(
         args.client_secret.as_deref(),
         &args.client_secret_file,
@@ -88,7 +89,7 @@ pub fn settings_from_args(args: Args) -> anyhow::Result<Settings> {
     let public_url = args
         .public_url
         .filter(|url| !url.trim().is_empty())
-        .unwrap_or_else(|| format!("http://{}", args.listen));
+        .unwrap_or_else(|| format!("http://{listening_on}"));
     let public_url = base_url(&public_url, "--public-url / RP_PUBLIC_URL")?;
     let api_url = base_url(&args.api_url, "--api-url / RP_API_URL")?;
     let redirect_url = RedirectUrl::new(format!("{public_url}/callback"))

@@ -124,7 +124,15 @@ impl Tx {
         .bind(&user.password_hash)
         .bind(user.now)
         .execute(self.c())
-        .await?;
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            // Another transaction inserted the name after the check (PostgreSQL's read
+            // committed lets both see none): the same answer as the check's.
+            StoreError::Conflict(_) => {
+                StoreError::Conflict("that username or email is already taken".into())
+            }
+            other => other,
+        })?;
         insert_roles(self.c(), &user.id, &user.roles).await?;
         Ok(())
     }

@@ -5,18 +5,24 @@
 //! `TESSERA_REQUIRE_BROWSER` is set (as CI sets it), when a missing driver is a failure.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use tokio::process::Command;
 
-use crate::examples::{ExampleStack, Process, free_port};
+use crate::children::{Output, Process, start, word_after};
+use crate::examples::ExampleStack;
 use crate::helpers::ADMIN_PASSWORD;
 
 /// How long to wait for an element: a click starts a navigation through redirects, a token
 /// exchange and API calls, which a busy machine may take a while to finish.
 const PAGE_WAIT: Duration = Duration::from_secs(30);
+
+/// How often to look for the element meanwhile (fantoccini's default, 250 ms, adds up over
+/// the dozen or so pages this test waits for).
+const PAGE_POLL: Duration = Duration::from_millis(50);
 
 fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -75,14 +81,13 @@ impl Shots {
 pub async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (Process, Client) {
     // Two rustls backends are compiled in (through different dependencies); pick one.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let port = free_port();
-    let child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let process = Process(child);
+    let mut command = Command::new(driver);
+    command.arg("--port=0").stderr(Stdio::null());
+    let (process, port) = start(command, "chromedriver", Output::Stdout, |line| {
+        word_after(line, "started successfully on port ")
+            .map(|port| port.trim_end_matches('.').to_string())
+    })
+    .await;
     let capabilities = serde_json::json!({
         "goog:chromeOptions": {
             "binary": chromium,
@@ -98,20 +103,13 @@ pub async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (P
         serde_json::Value::Object(map) => map,
         _ => unreachable!("a JSON object"),
     };
-    let mut last_error = None;
-    for _ in 0..50 {
-        match ClientBuilder::rustls()
-            .expect("TLS setup")
-            .capabilities(capabilities.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(client) => return (process, client),
-            Err(e) => last_error = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("could not start a browser session: {last_error:?}");
+    let client = ClientBuilder::rustls()
+        .expect("TLS setup")
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap_or_else(|e| panic!("could not start a browser session: {e:?}"));
+    (process, client)
 }
 
 /// Waits for the element `css` names (a click starts a navigation that may take a while).
@@ -119,6 +117,7 @@ pub async fn element(browser: &Client, css: &str) -> Element {
     browser
         .wait()
         .at_most(PAGE_WAIT)
+        .every(PAGE_POLL)
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no element {css}: {e}"))

@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::children::{Output, start};
 use crate::helpers::{fresh_database, spawn_app};
 
 struct Cli {
@@ -15,6 +16,7 @@ impl Cli {
     async fn new() -> Cli {
         let dir = tempfile::tempdir().unwrap();
         let (database_url, guard) = fresh_database(dir.path()).await;
+        crate::shared_keys::install(&dir.path().join("keys"), &database_url).await;
         Cli {
             dir,
             database_url,
@@ -22,15 +24,23 @@ impl Cli {
         }
     }
 
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+    /// The `tessera` command with `args`, on this database and keys directory.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("TESSERA_DATABASE_URL", &self.database_url)
             .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
             .env("TESSERA_PASSWORD__MEMORY_KIB", "8192")
             .env("TESSERA_PASSWORD__ITERATIONS", "1")
-            .env_remove("TESSERA_CONFIG")
+            .env_remove("TESSERA_CONFIG");
+        command
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        let mut child = self
+            .command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -424,4 +434,31 @@ async fn the_database_and_the_keys_folder_are_private_whichever_command_creates_
             assert_eq!(mode(&path), 0o600, "{side}");
         }
     }
+}
+
+#[tokio::test]
+async fn serve_on_port_0_reports_the_address_it_got_and_names_it_as_issuer() {
+    let cli = Cli::new().await;
+    let mut command = tokio::process::Command::from(cli.command(&["serve"]));
+    command
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG_FORMAT", "json")
+        .env("TESSERA_LOG", "info");
+    // The start-up log line names the bound address in its `listen` field.
+    let (_server, listen) = start(command, "tessera serve", Output::Stderr, |line| {
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        event["fields"]["listen"].as_str().map(str::to_string)
+    })
+    .await;
+    let base = format!("http://{listen}");
+    assert_ne!(base, "http://127.0.0.1:0");
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{base}/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(discovery["issuer"], base.as_str());
+    assert_eq!(discovery["token_endpoint"], format!("{base}/token"));
 }

@@ -124,3 +124,33 @@ fn insecure_settings_are_warned_about_and_secrets_redacted() {
     assert!(!printed.contains("super secret password"));
     assert!(!printed.contains("hunter2"));
 }
+
+#[test]
+fn on_port_0_a_default_issuer_follows_the_bound_address_and_a_chosen_one_stays() {
+    let bound: std::net::SocketAddr = "127.0.0.1:41234".parse().unwrap();
+    let config_with = |pairs: &[(&str, &str)]| {
+        Settings::load(None, env(pairs))
+            .unwrap()
+            .validate()
+            .unwrap()
+    };
+
+    let mut config = config_with(&[("TESSERA_LISTEN", "127.0.0.1:0")]);
+    config.adopt_bound_address(bound);
+    assert_eq!(config.issuer, "http://127.0.0.1:41234");
+    assert_eq!(config.settings.issuer, "http://127.0.0.1:41234");
+
+    let mut config = config_with(&[
+        ("TESSERA_LISTEN", "127.0.0.1:0"),
+        ("TESSERA_ISSUER", "https://id.example.com"),
+    ]);
+    config.adopt_bound_address(bound);
+    assert_eq!(
+        config.issuer, "https://id.example.com",
+        "a chosen issuer stays"
+    );
+
+    let mut config = config_with(&[]);
+    config.adopt_bound_address("127.0.0.1:8080".parse().unwrap());
+    assert_eq!(config.issuer, "http://127.0.0.1:8080");
+}

@@ -2,64 +2,12 @@
 //! signs a user in over plain HTTP (no browser), shows roles, guards its admin page, refreshes
 //! and signs out; the service client calls the resource server with client_credentials.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use reqwest::StatusCode;
+use tokio::process::Command;
 
+use crate::children::{Output, Process, example_binary, start, word_after};
 use crate::helpers::{ADMIN_PASSWORD, TestApp, hidden_input, location, spawn_app};
 use crate::rp::spec;
-
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// The path of a built example binary (`cargo test` builds the examples).
-fn example_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .expect("target directory");
-    let path = dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the suite with `cargo test` (which builds the examples) or `cargo build --examples`",
-        path.display()
-    );
-    path
-}
-
-/// A running example process, killed on drop.
-pub struct Process(pub Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn wait_for_port(port: u16, child: &mut Child, name: &str) {
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{name} exited early with {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{name} did not start listening on port {port}");
-}
 
 /// Tessera plus the example resource server and relying party, wired to each other.
 pub struct ExampleStack {
@@ -71,48 +19,64 @@ pub struct ExampleStack {
     pub api_url: String,
     /// The relying party's client id and secret.
     pub client: (String, String),
-    _processes: Vec<Process>,
+    _processes: [Process; 2],
 }
 
 impl ExampleStack {
-    /// Starts everything; the client is registered for the relying party's port.
+    /// Starts everything. The relying party's port is known only once it runs, so its
+    /// client is registered then, with the id and secret it was started with.
     pub async fn start() -> ExampleStack {
         let app = spawn_app().await;
-        let (rp_port, api_port) = (free_port(), free_port());
-        let rp_url = format!("http://127.0.0.1:{rp_port}");
-        let api_url = format!("http://127.0.0.1:{api_port}");
-        let mut client_spec = spec("Example App");
-        client_spec.redirect_uris = vec![format!("{rp_url}/callback")];
-        client_spec.post_logout_redirect_uris = vec![format!("{rp_url}/")];
-        let (client_id, secret) = app.create_client(client_spec).await;
-        let secret = secret.expect("confidential client");
+        // Not `example-app`: a development start has registered that one already.
+        let client_id = "example-rp".to_string();
+        let secret = tessera::auth::secret::generate();
 
-        let mut api = Command::new(example_binary("resource_server"))
-            .env("RS_ISSUER", &app.address)
-            .env("RS_LISTEN", format!("127.0.0.1:{api_port}"))
+        let mut api = Command::new(example_binary("resource_server"));
+        api.env("RS_ISSUER", &app.address)
+            .env("RS_LISTEN", "127.0.0.1:0")
             .env("RS_AUDIENCE", &client_id)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("resource server starts");
-        wait_for_port(api_port, &mut api, "resource_server").await;
-        let mut rp = Command::new(example_binary("relying_party"))
-            .env("RP_ISSUER", &app.address)
+            .env("RUST_LOG", "warn");
+        let (api, api_url) = start(api, "resource_server", Output::Stdout, |line| {
+            word_after(line, "Resource server listening on ")
+        })
+        .await;
+        let mut rp = Command::new(example_binary("relying_party"));
+        rp.env("RP_ISSUER", &app.address)
             .env("RP_CLIENT_ID", &client_id)
             .env("RP_CLIENT_SECRET", &secret)
-            .env("RP_LISTEN", format!("127.0.0.1:{rp_port}"))
+            .env("RP_LISTEN", "127.0.0.1:0")
             .env("RP_API_URL", &api_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("relying party starts");
-        wait_for_port(rp_port, &mut rp, "relying_party").await;
+            .env("RUST_LOG", "warn");
+        let (rp, rp_url) = start(rp, "relying_party", Output::Stdout, |line| {
+            word_after(line, "Relying party ready: open ")
+                .map(|url| url.trim_end_matches('/').to_string())
+        })
+        .await;
+
+        let mut client_spec = spec("Example App");
+        client_spec.client_id = Some(client_id.clone());
+        client_spec.redirect_uris = vec![format!("{rp_url}/callback")];
+        client_spec.post_logout_redirect_uris = vec![format!("{rp_url}/")];
+        app.create_client(client_spec).await;
+        // The example reads its secret from a file made before the client existed: store that
+        // secret's hash directly, as a fixture.
+        let mut tx = app.state.services.db().write().await.expect("write");
+        let replaced = tx
+            .set_client_secret(
+                &client_id,
+                &tessera::auth::secret::hash(&secret),
+                app.clock_now(),
+            )
+            .await
+            .expect("client secret stored");
+        tx.commit().await.expect("committed");
+        assert!(replaced, "the client exists");
         ExampleStack {
             app,
             rp_url,
             api_url,
             client: (client_id, secret),
-            _processes: vec![Process(api), Process(rp)],
+            _processes: [api, rp],
         }
     }
 }
@@ -319,7 +283,7 @@ async fn a_plain_user_is_refused_the_admin_page_and_tampered_callbacks_sign_nobo
 #[tokio::test]
 async fn the_service_client_calls_the_api_with_client_credentials() {
     let stack = ExampleStack::start().await;
-    let output = tokio::process::Command::new(example_binary("service_client"))
+    let output = Command::new(example_binary("service_client"))
         .env("SC_ISSUER", &stack.app.address)
         .env("SC_CLIENT_ID", &stack.client.0)
         .env("SC_CLIENT_SECRET", &stack.client.1)
@@ -339,7 +303,7 @@ async fn the_service_client_calls_the_api_with_client_credentials() {
         "the client's own role reaches the API: {stdout}"
     );
 
-    let wrong = tokio::process::Command::new(example_binary("service_client"))
+    let wrong = Command::new(example_binary("service_client"))
         .env("SC_ISSUER", &stack.app.address)
         .env("SC_CLIENT_ID", &stack.client.0)
         .env("SC_CLIENT_SECRET", "wrong")

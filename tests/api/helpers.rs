@@ -145,6 +145,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (database_url, guard) = fresh_database(dir.path()).await;
     let mut settings = test_settings(dir.path(), &database_url);
     adjust(&mut settings);
+    if settings.master_key_file.is_none() {
+        crate::shared_keys::install(&settings.keys_dir, &database_url).await;
+    }
     let mut app = spawn_node(settings, dir).await;
     app._database = guard;
     app
@@ -153,22 +156,17 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 /// Starts a server with exactly these settings (a second node shares the first's database
 /// and keys directory).
 pub async fn spawn_node(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let address = format!("http://127.0.0.1:{port}");
-    // A node joining another keeps that node's issuer, as nodes behind one load balancer do.
-    if settings.issuer == Settings::default().issuer {
-        settings.issuer = address.clone();
-    }
-    settings.listen = format!("127.0.0.1:{port}");
+    // The server binds a free port itself, as `tessera serve` does with port 0; an issuer left
+    // at its default then names that port, while a node joining another keeps that node's
+    // issuer, as nodes behind one load balancer do.
+    settings.listen = "127.0.0.1:0".into();
     let database_url = settings.database_url.clone();
     let config = settings.validate().expect("valid test settings");
     let clock = TestClock::new();
-    let app = Application::build_on(config, Arc::new(clock.clone()), listener)
+    let app = Application::build(config, Arc::new(clock.clone()))
         .await
         .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped(std::future::pending()).await;
@@ -182,6 +180,16 @@ pub async fn spawn_node(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> 
         dir,
         _database: None,
         server,
+    }
+}
+
+impl TestApp {
+    /// A second node on this node's database, keys directory and issuer, as nodes behind one
+    /// load balancer run.
+    pub async fn second_node(&self) -> TestApp {
+        let mut settings = test_settings(self.dir.path(), &self.database_url);
+        settings.issuer = self.address.clone();
+        spawn_node(settings, self.dir.clone()).await
     }
 }
 

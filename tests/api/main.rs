@@ -1,8 +1,10 @@
 //! The integration suite: one binary, a fresh server and database per test, real HTTP.
 //! Runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod children;
 mod helpers;
 mod rp;
+mod shared_keys;
 mod smtp;
 
 mod accounts;
@@ -22,6 +24,7 @@ mod logout;
 mod multinode;
 mod oidc_flow;
 mod ops;
+mod races;
 mod resilience;
 mod session_safety;
 mod tokens;

@@ -1,56 +1,82 @@
 //! Resilience against the database going away (PostgreSQL only: it needs a server to lose).
 //! A TCP relay stands between Tessera and PostgreSQL; closing it plays a database restart.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::examples::free_port;
 use crate::helpers::{PgDatabase, postgres_url, spawn_node, test_settings};
 
-/// Forwards a local port to PostgreSQL until stopped; stopping drops every connection.
+/// Forwards connections to PostgreSQL while open. Closed, it has dropped the connections it
+/// carried and hangs up on new ones at once, as a restarting database does. It keeps its port
+/// all along, so no other test can take it.
 struct Relay {
     port: u16,
-    target: String,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    open: Arc<AtomicBool>,
+    carried: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// How many connections were hung up on while closed.
+    refused: watch::Receiver<usize>,
+    accept: JoinHandle<()>,
 }
 
 impl Relay {
-    fn new(target: String) -> Relay {
-        Relay {
-            port: free_port(),
-            target,
-            tasks: Arc::default(),
-        }
-    }
-
-    async fn start(&self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .expect("relay port");
-        let target = self.target.clone();
-        let tasks = self.tasks.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let target = target.clone();
-                let conn = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+    /// A closed relay to `target`.
+    async fn new(target: String) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("relay port");
+        let port = listener.local_addr().expect("relay address").port();
+        let open = Arc::new(AtomicBool::new(false));
+        let carried: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (refused_tx, refused) = watch::channel(0);
+        let accept = tokio::spawn({
+            let (open, carried) = (open.clone(), carried.clone());
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !open.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        refused_tx.send_modify(|n| *n += 1);
+                        continue;
                     }
-                });
-                tasks.lock().unwrap().push(conn);
+                    let target = target.clone();
+                    let conn = tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    carried.lock().unwrap().push(conn);
+                }
             }
         });
-        self.tasks.lock().unwrap().push(accept);
+        Relay {
+            port,
+            open,
+            carried,
+            refused,
+            accept,
+        }
     }
 
-    fn stop(&self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
+    fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+
+    fn close(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for conn in self.carried.lock().unwrap().drain(..) {
+            conn.abort();
         }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.close();
+        self.accept.abort();
     }
 }
 
@@ -67,24 +93,30 @@ async fn tessera_waits_for_the_database_and_survives_its_restart() {
         "{}:{}",
         real.host_str().unwrap(),
         real.port().unwrap_or(5432)
-    ));
+    ))
+    .await;
     let mut relayed = real.clone();
     relayed.set_host(Some("127.0.0.1")).unwrap();
     relayed.set_port(Some(relay.port)).unwrap();
 
     let mut settings = test_settings(dir.path(), relayed.as_str());
     settings.database.acquire_timeout_secs = 1;
+    crate::shared_keys::install(&settings.keys_dir, &real_url).await;
     // The database is "still coming up": the node must retry until the relay opens.
     let starting = tokio::spawn(spawn_node(settings, dir.clone()));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut refused = relay.refused.clone();
+    tokio::time::timeout(Duration::from_secs(30), refused.wait_for(|n| *n >= 2))
+        .await
+        .expect("the node tries its database again")
+        .unwrap();
     assert!(!starting.is_finished(), "the node waits for its database");
-    relay.start().await;
+    relay.open();
     let node = starting
         .await
         .expect("the node starts once the database answers");
     assert_eq!(node.get("/readyz").await.status(), StatusCode::OK);
 
-    relay.stop();
+    relay.close();
     let ready = node.get("/readyz").await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = ready.json().await.unwrap();
@@ -108,7 +140,7 @@ async fn tessera_waits_for_the_database_and_survives_its_restart() {
         "keys are served from memory"
     );
 
-    relay.start().await;
+    relay.open();
     assert_eq!(
         node.get("/readyz").await.status(),
         StatusCode::OK,
@@ -116,7 +148,7 @@ async fn tessera_waits_for_the_database_and_survives_its_restart() {
     );
     node.login_admin().await;
     assert_eq!(node.get("/account").await.status(), StatusCode::OK);
-    relay.stop();
     drop(node);
+    drop(relay);
     drop(guard);
 }
