@@ -13,20 +13,31 @@ use crate::domain::{SigningAlg, is_loopback_host};
 use url::Url;
 
 /// Top-level keys that may be set from the environment (`TESSERA_<KEY>`, sections with `__`).
-const ENV_KEYS: &[&str] = &[
-    "issuer",
-    "listen",
-    "database_url",
-    "keys_dir",
-    "master_key_file",
-    "templates_dir",
-    "log_format",
-    "admin_password",
-    "password",
-    "session",
-    "tokens",
-    "database",
-];
+/// The top-level keys of [`Settings`], which `TESSERA_*` variables may set. Read off the
+/// type itself, so a new setting is reachable from the environment without a list to update.
+fn setting_keys() -> Vec<String> {
+    match serde_json::to_value(Settings::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `TESSERA_*` variables that are not settings but are read elsewhere.
+const OTHER_VARIABLES: [&str; 3] = ["TESSERA_LOG", "TESSERA_CONFIG", "TESSERA_REQUIRE_BROWSER"];
+
+/// `TESSERA_*` variables in `env` that name no setting (a typo, most likely), for a warning.
+pub fn unknown_variables(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let keys = setting_keys();
+    env.into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k.starts_with("TESSERA_") && !OTHER_VARIABLES.contains(&k.as_str()))
+        .filter(|k| {
+            let rest = k["TESSERA_".len()..].to_ascii_lowercase();
+            let top = rest.split("__").next().unwrap_or_default().to_string();
+            !keys.contains(&top)
+        })
+        .collect()
+}
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -387,17 +398,19 @@ impl Settings {
                 }
             }
         }
+        let keys = setting_keys();
         let vars: Vec<(String, String)> = env
             .into_iter()
             .filter_map(|(k, v)| {
                 let rest = k.strip_prefix("TESSERA_")?.to_ascii_lowercase();
                 let top = rest.split("__").next().unwrap_or_default().to_string();
-                ENV_KEYS.contains(&top.as_str()).then_some((rest, v))
+                keys.contains(&top).then_some((rest, v))
             })
             .collect();
         for (key, value) in vars {
-            // Top-level settings are all strings; only section values are typed.
-            let value = if key.contains("__") {
+            // Top-level settings are strings (a password of digits stays a string) except the
+            // `*_secs` numbers; section values are typed.
+            let value = if key.contains("__") || key.ends_with("_secs") {
                 env_value(&value)
             } else {
                 figment::value::Value::from(value)

@@ -38,6 +38,9 @@ async fn main() -> ExitCode {
         None | Some(cli::Command::Serve) | Some(cli::Command::Migrate)
     );
     init_logging(config.settings.log_format, serving);
+    for name in tessera::config::unknown_variables(std::env::vars()) {
+        tracing::warn!(variable = %name, "{name} names no setting and is ignored; `tessera config check` shows the settings");
+    }
     match cli::run(cli, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -154,3 +154,75 @@ fn on_port_0_a_default_issuer_follows_the_bound_address_and_a_chosen_one_stays()
     config.adopt_bound_address("127.0.0.1:8080".parse().unwrap());
     assert_eq!(config.issuer, "http://127.0.0.1:8080");
 }
+
+#[test]
+fn every_setting_is_reachable_from_the_environment() {
+    let settings = Settings::load(
+        None,
+        env(&[
+            ("TESSERA_MAIL__SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("TESSERA_MAIL__FROM", "Login <login@example.com>"),
+            ("TESSERA_REGISTRATION__MODE", "invite"),
+            ("TESSERA_REGISTRATION__DEFAULT_ROLES", "user,guest"),
+            ("TESSERA_REGISTRATION__REQUIRE_VERIFIED_EMAIL", "false"),
+            ("TESSERA_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+            ("TESSERA_AUDIT__RETENTION_DAYS", "30"),
+            ("TESSERA_LOGOUT__REVOKE_OFFLINE_GRANTS", "false"),
+            ("TESSERA_REQUEST_TIMEOUT_SECS", "12"),
+            ("TESSERA_CLEANUP_INTERVAL_SECS", "60"),
+            ("TESSERA_PASSWORD__MIN_LENGTH", "20"),
+            ("TESSERA_ADMIN_PASSWORD", "123456789012345678901234"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        settings.mail.smtp_url.as_deref(),
+        Some("smtp://127.0.0.1:2525")
+    );
+    assert_eq!(
+        settings.mail.from.as_deref(),
+        Some("Login <login@example.com>")
+    );
+    assert_eq!(
+        settings.registration.mode,
+        tessera::config::RegistrationMode::Invite
+    );
+    assert_eq!(settings.registration.default_roles, vec!["user", "guest"]);
+    assert!(!settings.registration.require_verified_email);
+    assert_eq!(settings.trusted_proxies, vec!["10.0.0.0/8", "127.0.0.1"]);
+    assert_eq!(settings.audit.retention_days, 30);
+    assert!(!settings.logout.revoke_offline_grants);
+    assert_eq!(settings.request_timeout_secs, 12);
+    assert_eq!(settings.cleanup_interval_secs, 60);
+    assert_eq!(settings.password.min_length, 20);
+    assert_eq!(
+        settings.admin_password.as_deref(),
+        Some("123456789012345678901234")
+    );
+    let config = settings.validate().unwrap();
+    assert_eq!(config.trusted_proxies.len(), 2);
+}
+
+#[test]
+fn unknown_tessera_variables_are_named_for_a_warning() {
+    let unknown = tessera::config::unknown_variables(env(&[
+        ("TESSERA_ISUER", "x"),
+        ("TESSERA_MAIL__SMTP_URL", "smtp://h"),
+        ("TESSERA_LOG", "debug"),
+        ("PATH", "/bin"),
+    ]));
+    assert_eq!(unknown, vec!["TESSERA_ISUER".to_string()]);
+}
+
+#[test]
+fn a_bad_trusted_proxy_or_smtp_url_names_its_setting() {
+    let bad = |pairs: &[(&str, &str)]| {
+        Settings::load(None, env(pairs))
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(bad(&[("TESSERA_TRUSTED_PROXIES", "not-an-ip")]).contains("trusted_proxies"));
+    assert!(bad(&[("TESSERA_MAIL__SMTP_URL", "http://mail")]).contains("mail.smtp_url"));
+}
