@@ -311,3 +311,42 @@ async fn a_use_case_that_fails_after_its_first_write_leaves_nothing_and_is_recor
         "admin and zed"
     );
 }
+
+/// A failed sign-in sent with `X-Forwarded-For`; returns the IP the audit log recorded.
+async fn recorded_ip(app: &TestApp) -> String {
+    let page = app.get("/login").await.text().await.unwrap();
+    let csrf = crate::helpers::hidden_input(&page, "csrf_token").unwrap();
+    app.http
+        .post(app.url("/login"))
+        .header("x-forwarded-for", "198.51.100.23, 203.0.113.7")
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "admin"),
+            ("password", "not the password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let events = app.audit(&["--type", "sign_in"]).await;
+    of(&events, "sign_in", "failure")[0]["ip"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_client_ip_comes_from_x_forwarded_for_only_behind_a_trusted_proxy() {
+    let direct = crate::helpers::spawn_app().await;
+    assert_eq!(
+        recorded_ip(&direct).await,
+        "127.0.0.1",
+        "the header is ignored"
+    );
+    let proxied =
+        crate::helpers::spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.0/8".into()]).await;
+    assert_eq!(
+        recorded_ip(&proxied).await,
+        "203.0.113.7",
+        "the right-most address the proxy did not add itself"
+    );
+}
