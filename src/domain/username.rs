@@ -20,6 +20,11 @@ impl Username {
         {
             return Err("a username may contain only letters, digits, '.', '_' and '-'".into());
         }
+        // Accounts are also named by their id (a UUID); a username shaped like one could
+        // stand for another account.
+        if uuid::Uuid::parse_str(trimmed).is_ok() {
+            return Err("a username may not look like an account id (a UUID)".into());
+        }
         Ok(Self(trimmed.to_string()))
     }
 
@@ -43,6 +48,13 @@ impl fmt::Display for Username {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_shaped_username_is_refused() {
+        assert!(Username::parse("3f2c6e0a-8d1b-4c55-9a77-0e6d2b1f4a90").is_err());
+        assert!(Username::parse("3f2c6e0a8d1b4c559a770e6d2b1f4a90").is_err());
+        assert!(Username::parse("alice-2024").is_ok());
+    }
 
     #[test]
     fn accepts_ordinary_names_and_rejects_others() {

@@ -97,9 +97,11 @@ pub(crate) async fn checked_roles(tx: &mut Tx, roles: &[String]) -> ServiceResul
 /// Loads a user by username, e-mail or id.
 async fn find_user(tx: &mut Tx, login: &str) -> ServiceResult<User> {
     let login = login.trim();
-    let row = match tx.find_user_by_login(&login.to_lowercase()).await? {
-        Some(row) => Some(row),
-        None => tx.find_user(login).await?,
+    // No username looks like an id (`Username::parse`), so the two never collide.
+    let row = if uuid::Uuid::parse_str(login).is_ok() {
+        tx.find_user(login).await?
+    } else {
+        tx.find_user_by_login(&login.to_lowercase()).await?
     };
     let row = row.ok_or_else(|| ServiceError::NotFound(format!("user '{login}'")))?;
     let roles = tx.user_roles(&row.id).await?;

@@ -281,52 +281,57 @@ impl Services {
             },
         );
         let parked_id = parked.map(|p| p.id);
-        let mut tx = self.db.write().await?;
-        let outcome = match decision {
+        // A write transaction only where something is written: resuming a parked request
+        // that still waits for a page takes no write lock.
+        match decision {
             Err(error) => {
+                if let Some(id) = &parked_id {
+                    let mut tx = self.db.write().await?;
+                    self.finish(&mut tx, id).await?;
+                    tx.commit().await?;
+                }
+                Ok(AuthorizeOutcome::Respond {
+                    target: request.target,
+                    result: Err(error),
+                })
+            }
+            Ok(Next::Issue) => {
+                let Some(session) = session else {
+                    return Err(anyhow::anyhow!("issue decided without a session").into());
+                };
+                let mut tx = self.db.write().await?;
+                let code = self.issue_code(&mut tx, &request, &session, now).await?;
                 if let Some(id) = &parked_id {
                     self.finish(&mut tx, id).await?;
                 }
-                AuthorizeOutcome::Respond {
+                tx.commit().await?;
+                Ok(AuthorizeOutcome::Respond {
                     target: request.target,
-                    result: Err(error),
-                }
+                    result: Ok(code),
+                })
             }
-            Ok(Next::Issue) => match session {
-                Some(session) => {
-                    let code = self.issue_code(&mut tx, &request, &session, now).await?;
-                    if let Some(id) = &parked_id {
-                        self.finish(&mut tx, id).await?;
-                    }
-                    AuthorizeOutcome::Respond {
-                        target: request.target,
-                        result: Ok(code),
-                    }
-                }
-                None => {
-                    return Err(anyhow::anyhow!("issue decided without a session").into());
-                }
-            },
             Ok(next) => {
                 let interaction = match parked_id {
                     Some(id) => id,
                     None => {
-                        self.park(&mut tx, &request, session.map(|s| s.id), now)
-                            .await?
+                        let mut tx = self.db.write().await?;
+                        let id = self
+                            .park(&mut tx, &request, session.map(|s| s.id), now)
+                            .await?;
+                        tx.commit().await?;
+                        id
                     }
                 };
-                AuthorizeOutcome::Interact {
+                Ok(AuthorizeOutcome::Interact {
                     page: match next {
                         Next::Login => InteractionPage::Login,
                         Next::Register => InteractionPage::Register,
                         _ => InteractionPage::Consent,
                     },
                     interaction,
-                }
+                })
             }
-        };
-        tx.commit().await?;
-        Ok(outcome)
+        }
     }
 
     /// RFC 6749 §4.1.2: creates the grant and a single-use code bound to the client, the

@@ -1,9 +1,19 @@
-//! Housekeeping that every node may run at once: expired rows, the audit log's retention,
-//! and keys no token can need.
+//! Housekeeping that every node may run at once (expired rows, the audit log's retention,
+//! keys no token can need), and the readiness check.
 
 use super::{ServiceResult, Services};
 
 impl Services {
+    /// Why this node cannot serve now, if it cannot: the database does not answer, or the
+    /// signing keys are not loaded (`/readyz`).
+    pub async fn not_ready(&self) -> Option<String> {
+        match self.db.ping().await {
+            Err(e) => Some(format!("database unreachable: {e}")),
+            Ok(()) if !self.keys.is_ready() => Some("signing keys not loaded".to_string()),
+            Ok(()) => None,
+        }
+    }
+
     /// Removes expired sessions, requests, codes, tokens and grants, audit events older than
     /// `audit.retention_days`, and expired keys. Returns how many rows went.
     pub async fn clean_up(&self) -> ServiceResult<u64> {

@@ -22,8 +22,12 @@ pub enum SignOutBy {
 }
 
 impl Services {
-    /// The session a cookie secret names, whatever its stage, without touching it.
-    async fn find_session(&self, cookie: Option<&str>) -> ServiceResult<Option<SessionRow>> {
+    /// The session a cookie secret names, whatever its stage, without touching it (the
+    /// session a new sign-in replaces may be half signed in).
+    pub(crate) async fn find_session(
+        &self,
+        cookie: Option<&str>,
+    ) -> ServiceResult<Option<SessionRow>> {
         let Some(cookie) = cookie.filter(|c| c.len() == 43) else {
             return Ok(None);
         };
@@ -47,14 +51,6 @@ impl Services {
             tx.commit().await?;
         }
         Ok(Some(convert::session(session)))
-    }
-
-    /// The session a cookie names in any stage, for replacing it at the next sign-in.
-    pub(crate) async fn any_session(
-        &self,
-        cookie: Option<&str>,
-    ) -> ServiceResult<Option<SessionRow>> {
-        self.find_session(cookie).await
     }
 
     /// Ends a session: it is deleted and the grants issued under it are revoked.

@@ -169,7 +169,7 @@ impl Services {
             interaction,
             rehash,
         } = completion;
-        let previous = self.any_session(previous_cookie.as_deref()).await?;
+        let previous = self.find_session(previous_cookie.as_deref()).await?;
         let now = self.now();
         let session = self.sessions.issue(
             &user.id,

@@ -16,12 +16,7 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// Readiness: the database answers and signing keys are loaded; 503 with a reason otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let reason = match state.services.db().ping().await {
-        Err(e) => Some(format!("database unreachable: {e}")),
-        Ok(()) if !state.services.keys().is_ready() => Some("signing keys not loaded".to_string()),
-        Ok(()) => None,
-    };
-    match reason {
+    match state.services.not_ready().await {
         None => (StatusCode::OK, axum::Json(json!({ "status": "ready" }))).into_response(),
         Some(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,

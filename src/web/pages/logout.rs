@@ -16,7 +16,7 @@ use crate::web::session;
 /// Shows a sign-out button (a GET changes nothing: links and prefetches cannot sign anyone
 /// out).
 pub async fn get(State(state): State<AppState>, jar: CookieJar) -> Result<Response, AppError> {
-    super::register::notice(
+    crate::web::html::notice(
         &state,
         jar,
         axum::http::StatusCode::OK,

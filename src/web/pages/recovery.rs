@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
-use super::register::notice;
 use super::{form_error, link_problem, page};
 use crate::error::AppError;
 use crate::services::Caller;
@@ -15,6 +14,7 @@ use crate::services::links::LinkKind;
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
 use crate::web::form;
+use crate::web::html::notice;
 
 /// Shows the "forgot password" form.
 pub async fn forgot_get(

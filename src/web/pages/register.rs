@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{form_error, link_problem, page};
 use crate::config::RegistrationMode;
@@ -16,6 +16,7 @@ use crate::services::registration::{SignUpForm, SignedUp};
 use crate::services::{Caller, ServiceError};
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
+use crate::web::html::notice;
 use crate::web::{form, urlencode};
 
 fn closed() -> AppError {
@@ -158,22 +159,6 @@ pub async fn post(
             .await
         }
     }
-}
-
-/// Renders the generic notice page with `context` (title, message, link or form).
-pub fn notice(
-    state: &AppState,
-    jar: CookieJar,
-    status: StatusCode,
-    context: Value,
-) -> Result<Response, AppError> {
-    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
-    let mut context = context;
-    if let Some(map) = context.as_object_mut() {
-        map.insert("csrf_token".into(), csrf_token.into());
-    }
-    let body = page(state, "notice.html", context)?;
-    Ok((status, jar, body).into_response())
 }
 
 /// `GET /invitation?token=…`: opens sign-up for the invited address.

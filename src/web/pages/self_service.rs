@@ -388,7 +388,7 @@ pub async fn delete_post(
     {
         Ok(()) => {
             let jar = session::clear(&state, jar);
-            super::register::notice(
+            crate::web::html::notice(
                 &state,
                 jar,
                 StatusCode::OK,
