@@ -86,3 +86,15 @@ run "introspection"              introspect.lua     /introspect
 run "userinfo"                   userinfo.lua       /userinfo
 # wrk shares one script state per thread, so each flow gets a thread with one connection.
 run "code flow (3 requests/op)"  code_flow.lua      /authorize 3 "$FLOWS" "$FLOWS"
+
+# Discovery while a script guesses passwords on /login with 16 connections (account lock and
+# address throttling as shipped: most guesses are answered 429 before any hashing).
+guess_jar="$work/guess-cookies"
+guess_csrf=$(curl -fs -c "$guess_jar" "$BASE/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
+export BENCH_CSRF_TOKEN="$guess_csrf" BENCH_CSRF_COOKIE=$(awk '$6=="tessera_csrf"{print $7}' "$guess_jar")
+wrk -t1 -c16 -d"$DURATION" --latency -s "$here/guess.lua" "$BASE/login" >"$work/guess.txt" &
+guesses=$!
+run "discovery during a guessing flood" "" /.well-known/openid-configuration 1 1 16
+wait "$guesses"
+printf '%-34s %10.0f req/s  (answers other than 2xx/3xx: %s, i.e. 401 and 429)\n' "guessing flood on /login" \
+  "$(awk '/Requests\/sec/{print $2}' "$work/guess.txt")" "$(awk '/Non-2xx or 3xx/{print $NF}' "$work/guess.txt")"

@@ -61,6 +61,9 @@ pub struct PasswordSettings {
     pub parallelism: u32,
     /// How many hashes may run at once; bounds memory to `memory_kib` times this.
     pub max_concurrent: usize,
+    /// How many password checks may wait for a hashing slot; beyond that a sign-in is
+    /// answered 429 at once instead of queueing without bound.
+    pub max_queued: usize,
     /// Fewest characters of a new password (NIST SP 800-63B-4: 15 for a single factor).
     pub min_length: usize,
     /// Lowest zxcvbn strength score (0–4) of a new password.
@@ -74,6 +77,7 @@ impl Default for PasswordSettings {
             iterations: 2,
             parallelism: 1,
             max_concurrent: 4,
+            max_queued: 64,
             min_length: 15,
             min_score: 3,
         }
@@ -197,6 +201,41 @@ impl Default for LogoutSettings {
     }
 }
 
+/// Throttling of password guessing (OWASP "Blocking brute force attacks").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutSettings {
+    /// Failed sign-ins to one account from devices its owner never signed in from, within
+    /// 15 minutes, that lock the account for such devices; 0 turns account locks off.
+    pub threshold: u32,
+    /// How long the first lock lasts, in seconds; each further lock lasts twice as long, up
+    /// to a day.
+    pub duration_secs: i64,
+    /// Failed sign-ins from one address, across accounts, within 10 minutes, after which
+    /// that address is answered 429 on the sign-in forms; 0 turns this off.
+    pub ip_threshold: u32,
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        Self {
+            threshold: 5,
+            duration_secs: 900,
+            ip_threshold: 50,
+        }
+    }
+}
+
+/// Two-factor authentication.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaSettings {
+    /// Holders of these roles must set up and use a second factor when they sign in
+    /// (comma-separated in the variable).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub required_roles: Vec<String>,
+}
+
 /// Outgoing mail: SMTP, or `.eml` files in a folder when no server is set.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -308,6 +347,10 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Self-service sign-up.
     pub registration: RegistrationSettings,
+    /// Throttling of password guessing.
+    pub lockout: LockoutSettings,
+    /// Two-factor authentication.
+    pub mfa: MfaSettings,
 }
 
 impl Default for Settings {
@@ -332,6 +375,8 @@ impl Default for Settings {
             cleanup_interval_secs: 300,
             mail: MailSettings::default(),
             registration: RegistrationSettings::default(),
+            lockout: LockoutSettings::default(),
+            mfa: MfaSettings::default(),
         }
     }
 }
@@ -468,6 +513,7 @@ impl Settings {
             return Err(invalid("password.max_concurrent", "must be at least 1"));
         }
         positive("session.idle_timeout_secs", self.session.idle_timeout_secs)?;
+        positive("lockout.duration_secs", self.lockout.duration_secs)?;
         positive("session.max_lifetime_secs", self.session.max_lifetime_secs)?;
         positive("session.remember_me_days", self.session.remember_me_days)?;
         positive(
@@ -662,6 +708,18 @@ impl Config {
         {
             warnings.push(
                 "no master_key_file is set while using PostgreSQL: every node must share one master key (TESSERA_MASTER_KEY_FILE)".into(),
+            );
+        }
+        if self.settings.lockout.threshold == 0 {
+            warnings.push(
+                "lockout.threshold is 0: password guessing against one account is not slowed"
+                    .into(),
+            );
+        }
+        if self.settings.lockout.ip_threshold == 0 {
+            warnings.push(
+                "lockout.ip_threshold is 0: password spraying from one address is not slowed"
+                    .into(),
             );
         }
         if self.settings.password.memory_kib < 19_456 {

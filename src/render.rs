@@ -137,6 +137,46 @@ const BUILT_IN: &[(&str, &str)] = &[
         "mail/verify_email.txt",
         include_str!("../templates/mail/verify_email.txt"),
     ),
+    (
+        "account_security.html",
+        include_str!("../templates/account_security.html"),
+    ),
+    (
+        "second_factor.html",
+        include_str!("../templates/second_factor.html"),
+    ),
+    (
+        "totp_setup.html",
+        include_str!("../templates/totp_setup.html"),
+    ),
+    (
+        "recovery_codes.html",
+        include_str!("../templates/recovery_codes.html"),
+    ),
+    (
+        "mail/account_locked.html",
+        include_str!("../templates/mail/account_locked.html"),
+    ),
+    (
+        "mail/account_locked.txt",
+        include_str!("../templates/mail/account_locked.txt"),
+    ),
+    (
+        "mail/new_device.html",
+        include_str!("../templates/mail/new_device.html"),
+    ),
+    (
+        "mail/new_device.txt",
+        include_str!("../templates/mail/new_device.txt"),
+    ),
+    (
+        "mail/security_notice.html",
+        include_str!("../templates/mail/security_notice.html"),
+    ),
+    (
+        "mail/security_notice.txt",
+        include_str!("../templates/mail/security_notice.txt"),
+    ),
 ];
 
 /// The stylesheet served at `/static/tessera.css`.

@@ -4,6 +4,7 @@
 //! against a dummy hash so their answer costs the same time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -22,6 +23,9 @@ pub enum PasswordError {
     /// Hashing failed (should not happen with validated parameters).
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// Every hashing slot is busy and the wait queue is full.
+    #[error("too many password checks at once; try again in a moment")]
+    Busy,
 }
 
 /// The outcome of a verification.
@@ -33,6 +37,8 @@ pub enum Verified {
     Yes,
     /// Right password, hashed with old parameters: store this new hash.
     YesRehashed(String),
+    /// Not checked: every hashing slot is busy and the wait queue is full.
+    Busy,
 }
 
 /// Hashes and verifies passwords with bounded concurrency.
@@ -40,6 +46,8 @@ pub enum Verified {
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_queued: usize,
     dummy_hash: Arc<String>,
 }
 
@@ -77,6 +85,8 @@ impl PasswordHasher {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(settings.max_concurrent)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_queued: settings.max_queued,
             dummy_hash: Arc::new(dummy),
         })
     }
@@ -131,23 +141,46 @@ impl PasswordHasher {
                         .unwrap_or(Verified::Yes)
                 }
             })
-            .await
-            .unwrap_or(Verified::No);
-        if is_real { outcome } else { Verified::No }
+            .await;
+        match outcome {
+            Err(PasswordError::Busy) => Verified::Busy,
+            Ok(outcome) if is_real => outcome,
+            _ => Verified::No,
+        }
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        let _permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Count this waiter; refuse at once when the queue is full.
+                let queued = self.waiting.fetch_add(1, Ordering::SeqCst);
+                let _leave = LeaveQueue(&self.waiting);
+                if queued >= self.max_queued {
+                    return Err(PasswordError::Busy);
+                }
+                self.permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|e| PasswordError::Hash(e.to_string()))?
+            }
+        };
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|e| PasswordError::Hash(e.to_string()))
+    }
+}
+
+/// Leaves the wait queue when dropped, whether the wait ended or was abandoned.
+struct LeaveQueue<'a>(&'a AtomicUsize);
+
+impl Drop for LeaveQueue<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -189,5 +222,20 @@ mod tests {
     async fn overlong_passwords_are_refused_before_hashing() {
         let hasher = PasswordHasher::new(&settings(8192)).unwrap();
         assert!(hasher.hash("x".repeat(129)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_at_once() {
+        let hasher = PasswordHasher::new(&PasswordSettings {
+            max_concurrent: 1,
+            max_queued: 0,
+            ..settings(8192)
+        })
+        .unwrap();
+        let held = hasher.permits.clone().try_acquire_owned().unwrap();
+        assert_eq!(hasher.verify("x".into(), None).await, Verified::Busy);
+        drop(held);
+        assert_eq!(hasher.verify("x".into(), None).await, Verified::No);
+        assert_eq!(hasher.waiting.load(Ordering::SeqCst), 0);
     }
 }

@@ -17,12 +17,32 @@ pub fn generate() -> String {
 
 /// The stored form of a secret: lower-case hex SHA-256.
 pub fn hash(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut out = String::with_capacity(64);
-    for byte in digest {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         out.push_str(&format!("{byte:02x}"));
     }
     out
+}
+
+/// A keyed hash (HMAC-SHA256, lower-case hex) of `parts`, each length-prefixed so no two
+/// lists of parts run together into the same input. For secrets of modest entropy (recovery
+/// codes) and for tags only the server can make (device cookies): a copy of the database
+/// alone cannot test guesses against them.
+pub fn keyed_hash(key: &[u8; 32], parts: &[&str]) -> String {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        unreachable!("HMAC takes keys of any length");
+    };
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part.as_bytes());
+    }
+    hex(&mac.finalize().into_bytes())
 }
 
 /// Whether `presented` hashes to `stored_hash`, compared in constant time.

@@ -39,6 +39,8 @@ pub struct Authentication {
 
 /// `acr` after a password alone.
 pub const ACR_PASSWORD: &str = "urn:tessera:acr:pwd";
+/// `acr` after a password and a second factor.
+pub const ACR_MFA: &str = "urn:tessera:acr:mfa";
 
 impl Authentication {
     /// A complete sign-in with a password alone.
@@ -46,6 +48,23 @@ impl Authentication {
         Authentication {
             amr: vec!["pwd"],
             acr: ACR_PASSWORD,
+            stage: Stage::Complete,
+        }
+    }
+
+    /// A password accepted, the second factor still to come: nothing is usable yet.
+    pub fn password_awaiting_second_factor() -> Authentication {
+        Authentication {
+            stage: Stage::SecondFactor,
+            ..Authentication::password()
+        }
+    }
+
+    /// A complete sign-in with a password and a one-time code (RFC 8176 `otp`, `mfa`).
+    pub fn two_factor() -> Authentication {
+        Authentication {
+            amr: vec!["pwd", "otp", "mfa"],
+            acr: ACR_MFA,
             stage: Stage::Complete,
         }
     }

@@ -40,6 +40,10 @@ pub enum ClientCommand {
         /// Do not ask users for consent (first-party apps).
         #[arg(long)]
         skip_consent: bool,
+        /// Demand a sign-in with two factors for this client (`acr` urn:tessera:acr:mfa):
+        /// users without a second factor are asked to set one up.
+        #[arg(long)]
+        require_mfa: bool,
         /// ID token signing algorithm: RS256, ES256 or EdDSA [default: RS256].
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
@@ -92,6 +96,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "scopes": c.scopes.iter().collect::<Vec<_>>(),
         "roles": c.roles,
         "skip_consent": c.skip_consent,
+        "require_mfa": c.require_mfa,
         "id_token_alg": c.id_token_alg.as_str(),
         "created_at": c.created_at,
     })
@@ -125,6 +130,7 @@ fn print_client(c: &Client) {
     say!("scopes:        {}", c.scopes);
     say!("roles:         {}", c.roles.join(" "));
     say!("skip consent:  {}", c.skip_consent);
+    say!("require MFA:   {}", c.require_mfa);
     say!("id token alg:  {}", c.id_token_alg.as_str());
 }
 
@@ -142,6 +148,7 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
             scopes,
             roles,
             skip_consent,
+            require_mfa,
             id_token_alg,
             output,
         } => {
@@ -155,6 +162,7 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
                 scopes: split_words(&scopes),
                 roles,
                 skip_consent,
+                require_mfa,
                 id_token_alg,
             };
             let registered = services.register_client(&cli, spec).await?;

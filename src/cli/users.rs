@@ -76,6 +76,18 @@ pub enum UserCommand {
         /// Username or e-mail.
         user: String,
     },
+    /// Lift a sign-in lock placed after failed attempts, and forget those attempts. Locks
+    /// appear in `tessera audit list --type account_locked`.
+    Unlock {
+        /// Username or e-mail.
+        user: String,
+    },
+    /// Remove a user's second factor (TOTP and recovery codes), for someone who lost their
+    /// authenticator app. The user is told by mail.
+    ResetMfa {
+        /// Username or e-mail.
+        user: String,
+    },
     /// Delete a user and everything that belongs to them.
     Delete {
         /// Username or e-mail.
@@ -235,6 +247,25 @@ pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Resu
         UserCommand::Enable { user } => {
             let user = services.set_enabled(&cli, &user, true).await?;
             say!("enabled {}", user.username);
+        }
+        UserCommand::Unlock { user } => {
+            let found = services.user(&user).await?;
+            let name = found.username;
+            let until = services.locked_until(&found.id).await?;
+            if services.unlock_user(&cli, &user).await? {
+                let until = until.map(crate::clock::format_time).unwrap_or_default();
+                say!("unlocked {name} (it was locked until {until})");
+            } else {
+                say!("{name} was not locked; its failed attempts are forgotten");
+            }
+        }
+        UserCommand::ResetMfa { user } => {
+            let name = services.user(&user).await?.username;
+            if services.reset_mfa(&cli, &user).await? {
+                say!("removed the second factor of {name} (they were mailed)");
+            } else {
+                say!("{name} had no second factor");
+            }
         }
         UserCommand::Delete { user } => {
             let user = services.delete_user(&cli, &user).await?;

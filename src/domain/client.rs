@@ -62,6 +62,8 @@ pub struct Client {
     pub skip_consent: bool,
     /// ID token signing algorithm.
     pub id_token_alg: SigningAlg,
+    /// Sign-ins for this client need two factors (`acr` `urn:tessera:acr:mfa`).
+    pub require_mfa: bool,
     /// When it was registered.
     pub created_at: i64,
 }

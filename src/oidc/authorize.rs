@@ -9,6 +9,7 @@ use super::client::{Client, GrantType};
 use super::id_token_hint::IdTokenHint;
 use super::params::Params;
 use super::{ErrorCode, OAuthError, pkce};
+use crate::auth::session::ACR_MFA;
 use crate::domain::ScopeSet;
 use crate::signing::KeyRing;
 
@@ -76,6 +77,10 @@ pub struct AuthorizationRequest {
     /// The `sub` of a valid `id_token_hint`.
     #[serde(default)]
     pub id_token_hint_sub: Option<String>,
+    /// The sign-in must have used two factors: `acr_values` asked for
+    /// `urn:tessera:acr:mfa`, or the client demands it.
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 /// Why an authorization request failed.
@@ -291,6 +296,14 @@ fn check_lengths(params: &Params) -> Result<(), OAuthError> {
     Ok(())
 }
 
+/// OpenID Connect Core §3.1.2.1 `acr_values`: Tessera honours a request for its two-factor
+/// class (values it does not know are ignored, as the claim is voluntary).
+fn asks_for_mfa(params: &Params) -> bool {
+    params
+        .get("acr_values")
+        .is_some_and(|values| values.split(' ').any(|v| v == ACR_MFA))
+}
+
 /// Runs checks 3 to 10 for a trusted client and redirect URI.
 pub fn validate(
     params: &Params,
@@ -337,6 +350,7 @@ pub fn validate(
             max_age,
             login_hint: params.get("login_hint").map(str::to_string),
             id_token_hint_sub,
+            require_mfa: client.require_mfa || asks_for_mfa(params),
         })
     })();
     checked.map_err(|error| redirect(&target, error))
@@ -349,6 +363,8 @@ pub struct SessionView {
     pub user_id: String,
     /// When they authenticated.
     pub auth_time: i64,
+    /// The authentication class the session reached.
+    pub acr: String,
 }
 
 /// What to do next with a valid request.
@@ -358,6 +374,8 @@ pub enum Next {
     Login,
     /// Show the sign-up page (`prompt=create`).
     Register,
+    /// Ask for the second factor (or its set-up) in the current session.
+    SecondFactor,
     /// Show the consent page.
     Consent,
     /// Issue the code.
@@ -415,6 +433,17 @@ pub fn decide(
             ))
         } else {
             Ok(Next::Login)
+        };
+    }
+    // Step-up: a session that used one factor must add the second.
+    if request.require_mfa && session.is_some_and(|s| s.acr != ACR_MFA) {
+        return if request.prompt.none {
+            Err(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the user must sign in with a second factor",
+            ))
+        } else {
+            Ok(Next::SecondFactor)
         };
     }
     let needs_consent =
@@ -480,6 +509,7 @@ mod tests {
             max_age,
             login_hint: None,
             id_token_hint_sub: None,
+            require_mfa: false,
         }
     }
 
@@ -488,6 +518,7 @@ mod tests {
         let session = SessionView {
             user_id: "u".into(),
             auth_time: 100,
+            acr: "urn:tessera:acr:pwd".into(),
         };
         let plain = request(Prompt::default(), None);
         assert_eq!(
@@ -565,6 +596,46 @@ mod tests {
         assert_eq!(
             decide(&login, Some(&fresh), true, 201, consent(true, false)).unwrap(),
             Next::Issue
+        );
+    }
+
+    #[test]
+    fn step_up_asks_a_one_factor_session_for_the_second() {
+        let one = SessionView {
+            user_id: "u".into(),
+            auth_time: 100,
+            acr: "urn:tessera:acr:pwd".into(),
+        };
+        let two = SessionView {
+            acr: ACR_MFA.into(),
+            ..one.clone()
+        };
+        let mut demanding = request(Prompt::default(), None);
+        demanding.require_mfa = true;
+        let skip = consent(true, true);
+        assert_eq!(
+            decide(&demanding, Some(&one), false, 110, skip).unwrap(),
+            Next::SecondFactor
+        );
+        assert_eq!(
+            decide(&demanding, Some(&one), true, 110, skip).unwrap(),
+            Next::SecondFactor,
+            "a fresh password-only sign-in is not enough"
+        );
+        assert_eq!(
+            decide(&demanding, Some(&two), false, 110, skip).unwrap(),
+            Next::Issue
+        );
+        assert_eq!(
+            decide(&demanding, None, false, 110, skip).unwrap(),
+            Next::Login
+        );
+        demanding.prompt.none = true;
+        assert_eq!(
+            decide(&demanding, Some(&one), false, 110, skip)
+                .unwrap_err()
+                .code,
+            ErrorCode::LoginRequired
         );
     }
 }

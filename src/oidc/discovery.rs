@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::auth::session::ACR_PASSWORD;
+use crate::auth::session::{ACR_MFA, ACR_PASSWORD};
 
 use super::scopes;
 
@@ -72,7 +72,7 @@ pub fn document(issuer: &str, registration_open: bool) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
         "prompt_values_supported": prompts,
-        "acr_values_supported": [ACR_PASSWORD],
+        "acr_values_supported": [ACR_PASSWORD, ACR_MFA],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

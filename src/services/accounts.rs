@@ -27,6 +27,7 @@ impl From<PasswordError> for ServiceError {
     fn from(e: PasswordError) -> Self {
         match e {
             PasswordError::Policy(m) => ServiceError::invalid("password", m),
+            PasswordError::Busy => ServiceError::Unavailable(PasswordError::Busy.to_string()),
             other => ServiceError::Internal(anyhow::anyhow!("password hashing: {other}")),
         }
     }
@@ -210,8 +211,7 @@ impl Services {
             let mut tx = self.db.write().await?;
             let user = find_user(&mut tx, &user.id).await?;
             tx.set_password_hash(&user.id, &hash, now).await?;
-            let sessions = tx.delete_user_sessions(&user.id).await?;
-            let grants = tx.revoke_user_grants(&user.id, now).await?;
+            let (sessions, grants) = self.end_all_sessions(&mut tx, &user.id, now).await?;
             self.record(
                 &mut tx,
                 caller,
@@ -283,8 +283,7 @@ impl Services {
                 let (kind, details) = if enabled {
                     (EventType::UserEnabled, serde_json::json!({}))
                 } else {
-                    let sessions = tx.delete_user_sessions(&user.id).await?;
-                    let grants = tx.revoke_user_grants(&user.id, now).await?;
+                    let (sessions, grants) = self.end_all_sessions(&mut tx, &user.id, now).await?;
                     (
                         EventType::UserDisabled,
                         serde_json::json!({ "sessions_ended": sessions, "grants_revoked": grants }),
@@ -315,8 +314,7 @@ impl Services {
                 let now = self.now();
                 let mut tx = self.db.write().await?;
                 let user = find_user(&mut tx, login).await?;
-                tx.delete_user_sessions(&user.id).await?;
-                tx.revoke_user_grants(&user.id, now).await?;
+                self.end_all_sessions(&mut tx, &user.id, now).await?;
                 tx.delete_user(&user.id).await?;
                 self.record(
                     &mut tx,

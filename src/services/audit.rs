@@ -142,6 +142,24 @@ pub enum EventType {
     SessionEnded,
     /// A user took back an application's access.
     ConsentRevoked,
+    /// A password was accepted and the second factor is asked for.
+    FirstFactorPassed,
+    /// Sign-in to an account was locked for unknown devices after failed attempts.
+    AccountLocked,
+    /// An admin lifted an account's lock.
+    AccountUnlocked,
+    /// A user set up TOTP.
+    MfaEnrolled,
+    /// A user turned TOTP off.
+    MfaDisabled,
+    /// An admin removed a user's second factor.
+    MfaReset,
+    /// A user replaced their recovery codes.
+    RecoveryCodesRegenerated,
+    /// A recovery code was used to sign in.
+    RecoveryCodeUsed,
+    /// The owner disowned a sign-in through "This wasn't me".
+    SignInDisowned,
 }
 
 impl EventType {
@@ -183,6 +201,15 @@ impl EventType {
             EventType::ProfileUpdated => "profile_updated",
             EventType::SessionEnded => "session_ended",
             EventType::ConsentRevoked => "consent_revoked",
+            EventType::FirstFactorPassed => "first_factor_passed",
+            EventType::AccountLocked => "account_locked",
+            EventType::AccountUnlocked => "account_unlocked",
+            EventType::MfaEnrolled => "mfa_enrolled",
+            EventType::MfaDisabled => "mfa_disabled",
+            EventType::MfaReset => "mfa_reset",
+            EventType::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            EventType::RecoveryCodeUsed => "recovery_code_used",
+            EventType::SignInDisowned => "sign_in_disowned",
         }
     }
 }
@@ -293,7 +320,7 @@ impl Services {
                 hash.update(part.as_bytes());
                 hash.update([0]);
             }
-            hex(&hash.finalize())
+            crate::auth::secret::hex(&hash.finalize())
         });
         NewAuditEvent {
             time: now,
@@ -396,10 +423,6 @@ fn log(row: &NewAuditEvent) {
         details = %row.details,
         "audit"
     );
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Which events to list.

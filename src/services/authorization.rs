@@ -25,6 +25,8 @@ pub enum InteractionPage {
     Register,
     /// Allow or deny the client.
     Consent,
+    /// Add the second factor (or set one up) to the current session.
+    SecondFactor,
 }
 
 /// What the authorization endpoint answers.
@@ -268,6 +270,7 @@ impl Services {
         let view = session.as_ref().map(|s| SessionView {
             user_id: s.user_id.clone(),
             auth_time: s.auth_time,
+            acr: s.acr.clone(),
         });
         let decision = authorize::decide(
             &request,
@@ -326,6 +329,7 @@ impl Services {
                     page: match next {
                         Next::Login => InteractionPage::Login,
                         Next::Register => InteractionPage::Register,
+                        Next::SecondFactor => InteractionPage::SecondFactor,
                         _ => InteractionPage::Consent,
                     },
                     interaction,

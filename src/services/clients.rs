@@ -30,6 +30,8 @@ pub struct ClientSpec {
     pub roles: Vec<String>,
     /// Skip the consent page.
     pub skip_consent: bool,
+    /// Demand two-factor sign-ins.
+    pub require_mfa: bool,
     /// ID token algorithm (default RS256).
     pub id_token_alg: Option<String>,
 }
@@ -187,6 +189,7 @@ impl Services {
                     scopes,
                     roles,
                     skip_consent: spec.skip_consent,
+                    require_mfa: spec.require_mfa,
                     id_token_alg: alg,
                     created_at: now,
                 };

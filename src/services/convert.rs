@@ -40,6 +40,7 @@ pub fn client(row: ClientRow) -> Client {
         scopes: ScopeSet::from_stored(&row.scopes),
         roles: words(&row.roles).map(str::to_string).collect(),
         skip_consent: row.skip_consent != 0,
+        require_mfa: row.require_mfa != 0,
         id_token_alg: SigningAlg::parse(&row.id_token_alg).unwrap_or(SigningAlg::RS256),
         public: row.public != 0,
         secret_hash: row.secret_hash,
@@ -75,6 +76,7 @@ pub fn client_row(client: &Client) -> ClientRow {
         scopes: client.scopes.to_string(),
         roles: client.roles.join(" "),
         skip_consent: i64::from(client.skip_consent),
+        require_mfa: i64::from(client.require_mfa),
         id_token_alg: client.id_token_alg.as_str().to_string(),
         created_at: client.created_at,
     }

@@ -19,6 +19,8 @@ pub enum LinkKind {
     Invitation,
     /// Confirm a new address for an existing account (24 h).
     ChangeEmail,
+    /// Disown a sign-in from a new device ("This wasn't me", 7 days).
+    NotMe,
 }
 
 impl LinkKind {
@@ -29,6 +31,7 @@ impl LinkKind {
             LinkKind::ResetPassword => "reset_password",
             LinkKind::Invitation => "invitation",
             LinkKind::ChangeEmail => "change_email",
+            LinkKind::NotMe => "not_me",
         }
     }
 
@@ -37,7 +40,7 @@ impl LinkKind {
         match self {
             LinkKind::VerifyEmail | LinkKind::ChangeEmail => 24 * 3600,
             LinkKind::ResetPassword => 30 * 60,
-            LinkKind::Invitation => 7 * 24 * 3600,
+            LinkKind::Invitation | LinkKind::NotMe => 7 * 24 * 3600,
         }
     }
 
@@ -47,6 +50,7 @@ impl LinkKind {
             LinkKind::VerifyEmail | LinkKind::ChangeEmail => "/verify-email",
             LinkKind::ResetPassword => "/reset-password",
             LinkKind::Invitation => "/invitation",
+            LinkKind::NotMe => "/not-me",
         }
     }
 }
@@ -88,6 +92,8 @@ pub(crate) struct LinkMail<'a> {
     pub template: &'a str,
     /// What the link carries besides the account.
     pub data: Value,
+    /// What the mail says besides the username and the link (a JSON object).
+    pub context: Value,
 }
 
 /// At most this many links of one kind go to one address in [`LINK_WINDOW_SECS`], so the
@@ -108,14 +114,14 @@ impl Services {
         let link = self
             .issue_link(tx, mail.kind, mail.user_id, mail.email, mail.data, now)
             .await?;
-        self.queue_mail(
-            tx,
-            mail.email,
-            mail.template,
-            serde_json::json!({ "username": mail.username, "link": link }),
-            now,
-        )
-        .await
+        let mut context = mail.context;
+        if !context.is_object() {
+            context = serde_json::json!({});
+        }
+        context["username"] = mail.username.into();
+        context["link"] = link.into();
+        self.queue_mail(tx, mail.email, mail.template, context, now)
+            .await
     }
 
     /// Whether `email` was sent its allowance of `kind` links lately.

@@ -46,19 +46,8 @@ impl Services {
             .await?;
             return Ok(tx.commit().await?);
         }
-        self.mail_link(
-            &mut tx,
-            LinkMail {
-                kind: LinkKind::ResetPassword,
-                user_id: Some(&user.id),
-                username: &user.username,
-                email: &user.email,
-                template: "reset_password",
-                data: json!({}),
-            },
-            now,
-        )
-        .await?;
+        self.mail_reset_link(&mut tx, (&user.id, &user.username, &user.email), now)
+            .await?;
         self.record(
             &mut tx,
             caller,
@@ -99,8 +88,7 @@ impl Services {
         }
         tx.set_password_hash(&user.id, &hash, now).await?;
         tx.set_email_verified(&user.id, now).await?;
-        let sessions = tx.delete_user_sessions(&user.id).await?;
-        let grants = tx.revoke_user_grants(&user.id, now).await?;
+        let (sessions, grants) = self.end_all_sessions(&mut tx, &user.id, now).await?;
         self.queue_mail(
             &mut tx,
             &user.email,
@@ -120,5 +108,70 @@ impl Services {
         .await?;
         tx.commit().await?;
         Ok(Ok(()))
+    }
+
+    /// `POST /not-me`: the owner disowns a sign-in from a new device. Every device cookie of
+    /// the account is disowned, every session ends, every grant (refresh tokens included) is
+    /// revoked, the password stops working and a reset link is mailed, so whoever signed in
+    /// is out and cannot come back with the password they used.
+    pub async fn disown_sign_in(
+        &self,
+        caller: &Caller,
+        token: &str,
+    ) -> ServiceResult<Result<(), LinkProblem>> {
+        let link = match self.check_link(LinkKind::NotMe, token).await? {
+            Ok(link) => link,
+            Err(problem) => return Ok(Err(problem)),
+        };
+        let Some(user_id) = link.row.user_id.clone() else {
+            return Ok(Err(LinkProblem::Unknown));
+        };
+        let user = self.user(&user_id).await?;
+        // A hash of a random secret nobody knows: the old password no longer signs in.
+        let unusable = self.passwords.hash(crate::auth::secret::generate()).await?;
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        if let Err(problem) = self.use_link(&mut tx, LinkKind::NotMe, token, now).await? {
+            return Ok(Err(problem));
+        }
+        tx.bump_device_epoch(&user.id).await?;
+        tx.set_password_hash(&user.id, &unusable, now).await?;
+        let (sessions, grants) = self.end_all_sessions(&mut tx, &user.id, now).await?;
+        self.mail_reset_link(&mut tx, (&user.id, &user.username, &user.email), now)
+            .await?;
+        self.record(
+            &mut tx,
+            &caller.as_actor(Actor::User(user.id.clone())),
+            Event::success(EventType::SignInDisowned)
+                .user(&user.id, &user.username)
+                .details(json!({ "sessions_ended": sessions, "grants_revoked": grants })),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    /// Mails the owner of an account (id, username, address) a password-reset link.
+    pub(crate) async fn mail_reset_link(
+        &self,
+        tx: &mut crate::store::Tx,
+        (user_id, username, email): (&str, &str, &str),
+        now: i64,
+    ) -> ServiceResult<()> {
+        self.mail_link(
+            tx,
+            LinkMail {
+                kind: LinkKind::ResetPassword,
+                user_id: Some(user_id),
+                username,
+                email,
+                template: "reset_password",
+                data: json!({}),
+                context: json!({}),
+            },
+            now,
+        )
+        .await
     }
 }

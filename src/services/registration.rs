@@ -198,6 +198,7 @@ impl Services {
                     email: email.as_str(),
                     template: "verify_email",
                     data: json!({ "interaction": form.interaction }),
+                    context: serde_json::Value::Null,
                 },
                 now,
             )
@@ -331,6 +332,7 @@ impl Services {
                 email: &user.email,
                 template: "verify_email",
                 data: json!({}),
+                context: serde_json::Value::Null,
             },
             now,
         )

@@ -150,6 +150,7 @@ impl Services {
                     email: new.as_str(),
                     template: "change_email",
                     data: json!({}),
+                    context: serde_json::Value::Null,
                 },
                 now,
             )

@@ -100,6 +100,20 @@ impl Services {
         Ok(tx.revoke_session_grants(session_id, offline, now).await?)
     }
 
+    /// The cascade of ending every session of a user (a password set or reset, an account
+    /// disabled or deleted, "This wasn't me"): the sessions go and every grant is revoked,
+    /// offline ones included. Returns how many sessions and grants there were.
+    pub(crate) async fn end_all_sessions(
+        &self,
+        tx: &mut Tx,
+        user_id: &str,
+        now: i64,
+    ) -> ServiceResult<(u64, u64)> {
+        let sessions = tx.delete_user_sessions(user_id).await?;
+        let grants = tx.revoke_user_grants(user_id, now).await?;
+        Ok((sessions, grants))
+    }
+
     /// RP-Initiated Logout §2–§3: validates a logout request. A post-logout redirect needs a
     /// known client and an exactly registered URI.
     pub async fn check_end_session(

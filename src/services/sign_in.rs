@@ -6,11 +6,17 @@
 //! Password checks give one answer for an unknown user, a wrong password and a disabled
 //! account, after the same hashing work, so neither words nor timing tell them apart.
 
+use serde_json::json;
+
 use super::audit::{Event, EventType};
+use super::defence::{Refusal, Target};
+use super::links::{LinkKind, LinkMail};
 use super::{Actor, Caller, ServiceError, ServiceResult, Services, convert};
+use crate::auth::device_cookie::DeviceCookie;
 use crate::auth::password::Verified;
-use crate::auth::session::{Authentication, IssuedSession};
-use crate::domain::User;
+use crate::auth::session::{Authentication, IssuedSession, Stage};
+use crate::clock::format_time;
+use crate::domain::{User, device};
 
 /// A password sign-in as typed into the form.
 #[derive(Debug, Clone)]
@@ -25,6 +31,8 @@ pub struct PasswordAttempt {
     pub interaction: Option<String>,
     /// The cookie secret of the browser's current session, which the new one replaces.
     pub previous_cookie: Option<String>,
+    /// The browser's device cookie.
+    pub device_cookie: Option<String>,
 }
 
 /// What the completion step needs besides the user.
@@ -40,6 +48,10 @@ pub struct Completion {
     pub interaction: Option<String>,
     /// A stronger hash of the password just proven, to store.
     pub rehash: Option<String>,
+    /// The browser's device cookie.
+    pub device_cookie: Option<String>,
+    /// Mail the owner when the browser is not a known device of the account.
+    pub notify_new_device: bool,
 }
 
 /// Where the browser goes after signing in.
@@ -49,9 +61,11 @@ pub enum Resume {
     Authorization(String),
     /// To the account page.
     Account,
+    /// To the second-factor page (for the parked request, if any).
+    SecondFactor(Option<String>),
 }
 
-/// A completed sign-in: the session cookie to set and where to go.
+/// A completed sign-in (or its first step): the cookies to set and where to go.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     /// The new session (its cookie secret is shown to the browser only).
@@ -60,6 +74,8 @@ pub struct SignedIn {
     pub user: User,
     /// Where to continue.
     pub resume: Resume,
+    /// The device cookie to set, once the sign-in is complete.
+    pub device_cookie: Option<String>,
 }
 
 /// Why a sign-in did not complete.
@@ -72,6 +88,13 @@ pub enum SignInError {
     /// verified yet (`registration.require_verified_email`).
     #[error("the e-mail address is not verified yet")]
     Unverified,
+    /// Refused before any check: the address is throttled or the account locked for this
+    /// device (the same for accounts that do not exist).
+    #[error("too many failed sign-ins")]
+    Refused(Refusal),
+    /// Every password-hashing slot is busy and the queue is full: try again in a moment.
+    #[error("too busy")]
+    Busy,
     /// Something else failed.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -79,7 +102,9 @@ pub enum SignInError {
 
 impl Services {
     /// Checks a username and password and, when they match an enabled account, completes
-    /// the sign-in.
+    /// the sign-in, or starts it when a second factor is due (the user has one, or a role of
+    /// theirs demands one). Throttled addresses and locked accounts are refused before any
+    /// password work.
     pub async fn sign_in_with_password(
         &self,
         caller: &Caller,
@@ -94,68 +119,107 @@ impl Services {
                 .await
                 .map_err(ServiceError::from)?
         };
+        let target = self.target(&login, found, attempt.device_cookie.as_deref())?;
+        if let Some(refusal) = self.sign_in_refusal(caller, &target, &login).await? {
+            return Err(SignInError::Refused(refusal));
+        }
         let verified = self
             .passwords
             .verify(
                 attempt.password,
-                found.as_ref().map(|u| u.password_hash.clone()),
+                target.user.as_ref().map(|u| u.password_hash.clone()),
             )
             .await;
-        let (row, rehash) = match (found, verified) {
-            (Some(row), Verified::Yes) if row.enabled != 0 => (row, None),
-            (Some(row), Verified::YesRehashed(hash)) if row.enabled != 0 => (row, Some(hash)),
-            (found, _) => {
-                let reason = match &found {
-                    None => "unknown_user",
-                    Some(u) if u.enabled == 0 => "account_disabled",
-                    Some(_) => "wrong_password",
-                };
-                let mut event = Event::failure(EventType::SignIn)
-                    .typed_username(&login)
-                    .details(serde_json::json!({ "method": "pwd", "reason": reason }));
-                if let Some(user) = &found {
-                    event = event.user(&user.id, &user.username);
-                }
-                self.record_failure(caller, event, self.now()).await;
+        let enabled = target.user.as_ref().is_some_and(|u| u.enabled != 0);
+        let rehash = match verified {
+            Verified::Yes if enabled => None,
+            Verified::YesRehashed(hash) if enabled => Some(hash),
+            Verified::Busy => return Err(SignInError::Busy),
+            _ => {
+                self.password_failed(caller, &target, &login).await?;
                 return Err(SignInError::Rejected);
             }
+        };
+        let Some(row) = target.user else {
+            return Err(SignInError::Rejected);
         };
         if row.email_verified == 0 && self.config.settings.registration.require_verified_email {
             self.record_failure(
                 caller,
                 Event::failure(EventType::SignIn)
                     .user(&row.id, &row.username)
-                    .details(serde_json::json!({ "method": "pwd", "reason": "email_unverified" })),
+                    .details(json!({ "method": "pwd", "reason": "email_unverified" })),
                 self.now(),
             )
             .await;
             return Err(SignInError::Unverified);
         }
-        let user = {
+        let (user, has_totp) = {
             let mut tx = self.db.read().await.map_err(ServiceError::from)?;
             let roles = tx.user_roles(&row.id).await.map_err(ServiceError::from)?;
-            convert::user(row, roles)
+            let has_totp = tx.has_totp(&row.id).await.map_err(ServiceError::from)?;
+            (convert::user(row, roles), has_totp)
+        };
+        let auth = if has_totp || self.role_requires_mfa(&user) {
+            Authentication::password_awaiting_second_factor()
+        } else {
+            Authentication::password()
         };
         let signed_in = self
             .complete_sign_in(
                 caller,
                 user,
                 Completion {
-                    auth: Authentication::password(),
+                    auth,
                     remember: attempt.remember,
                     previous_cookie: attempt.previous_cookie,
                     interaction: attempt.interaction,
                     rehash,
+                    device_cookie: attempt.device_cookie,
+                    notify_new_device: true,
                 },
             )
             .await?;
         Ok(signed_in)
     }
 
+    /// Whether a role of `user` is one of `mfa.required_roles`.
+    pub(crate) fn role_requires_mfa(&self, user: &User) -> bool {
+        let required = &self.config.settings.mfa.required_roles;
+        user.roles.iter().any(|r| required.contains(r))
+    }
+
+    /// A wrong password (or an unknown or disabled account): counted, audited, maybe locking.
+    async fn password_failed(
+        &self,
+        caller: &Caller,
+        target: &Target,
+        typed: &str,
+    ) -> ServiceResult<()> {
+        let reason = match &target.user {
+            None => "unknown_user",
+            Some(u) if u.enabled == 0 => "account_disabled",
+            Some(_) => "wrong_password",
+        };
+        let mut event = Event::failure(EventType::SignIn)
+            .typed_username(typed)
+            .details(json!({ "method": "pwd", "reason": reason }));
+        if let Some(user) = &target.user {
+            event = event.user(&user.id, &user.username);
+        }
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        self.count_failure(&mut tx, caller, target, now).await?;
+        self.record(&mut tx, caller, event, now).await?;
+        Ok(tx.commit().await?)
+    }
+
     /// The one completion step of every sign-in: a new session (new id and secret) replaces
     /// the browser's previous one and takes over its grants, so signing out later reaches
     /// them; `auth_time`, `amr` and `acr` are recorded; an upgraded password hash is stored;
-    /// the event is audited. All in one transaction.
+    /// the event is audited. A complete sign-in also forgets the account's failed attempts,
+    /// mails the owner when the device is new to the account, and gives the browser its
+    /// device cookie. All in one transaction.
     pub async fn complete_sign_in(
         &self,
         caller: &Caller,
@@ -168,6 +232,8 @@ impl Services {
             previous_cookie,
             interaction,
             rehash,
+            device_cookie,
+            notify_new_device,
         } = completion;
         let previous = self.find_session(previous_cookie.as_deref()).await?;
         let now = self.now();
@@ -188,20 +254,52 @@ impl Services {
         if let Some(hash) = rehash {
             tx.set_password_hash(&user.id, &hash, now).await?;
         }
-        let resume = match interaction {
-            Some(id) if tx.find_interaction(&id, now).await?.is_some() => Resume::Authorization(id),
-            _ => Resume::Account,
+        let interaction = match interaction {
+            Some(id) if tx.find_interaction(&id, now).await?.is_some() => Some(id),
+            _ => None,
         };
+        let caller = caller.as_actor(Actor::User(user.id.clone()));
+        if auth.stage != Stage::Complete {
+            self.record(
+                &mut tx,
+                &caller,
+                Event::success(EventType::FirstFactorPassed)
+                    .user(&user.id, &user.username)
+                    .details(json!({ "amr": auth.amr, "sid": session.new.row.id })),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(SignedIn {
+                session,
+                user,
+                resume: Resume::SecondFactor(interaction),
+                device_cookie: None,
+            });
+        }
+        self.clear_failures(&mut tx, &user.id, now).await?;
+        let epoch = tx
+            .find_user(&user.id)
+            .await?
+            .map(|u| u.device_epoch)
+            .unwrap_or_default();
+        let key = self.device_key()?;
+        let device = DeviceCookie::parse(device_cookie.as_deref());
+        let new_device = !device.knows(&key, &user.id, epoch);
+        if new_device && notify_new_device {
+            self.mail_new_device(&mut tx, &caller, &user, now).await?;
+        }
         self.record(
             &mut tx,
-            &caller.as_actor(Actor::User(user.id.clone())),
+            &caller,
             Event::success(EventType::SignIn)
                 .user(&user.id, &user.username)
-                .details(serde_json::json!({
+                .details(json!({
                     "amr": auth.amr,
                     "acr": auth.acr,
                     "remember": remember,
                     "sid": session.new.row.id,
+                    "new_device": new_device,
                 })),
             now,
         )
@@ -209,8 +307,41 @@ impl Services {
         tx.commit().await?;
         Ok(SignedIn {
             session,
+            device_cookie: Some(device.remember(&key, &user.id, epoch)),
             user,
-            resume,
+            resume: match interaction {
+                Some(id) => Resume::Authorization(id),
+                None => Resume::Account,
+            },
         })
+    }
+
+    /// Mails the owner about a sign-in from a device new to the account, with a "This wasn't
+    /// me" link.
+    async fn mail_new_device(
+        &self,
+        tx: &mut crate::store::Tx,
+        caller: &Caller,
+        user: &User,
+        now: i64,
+    ) -> ServiceResult<()> {
+        self.mail_link(
+            tx,
+            LinkMail {
+                kind: LinkKind::NotMe,
+                user_id: Some(&user.id),
+                username: &user.username,
+                email: &user.email,
+                template: "new_device",
+                data: json!({}),
+                context: json!({
+                    "time": format_time(now),
+                    "ip": caller.ip.as_deref().unwrap_or("unknown"),
+                    "browser": device::describe(caller.user_agent.as_deref()),
+                }),
+            },
+            now,
+        )
+        .await
     }
 }

@@ -44,10 +44,11 @@ pub struct ActionTokenRow {
 
 impl Tx {
     /// Stores a token, retiring the unused ones of the same kind for the same account (or,
-    /// without an account, the same address).
+    /// without an account, the same address). "This wasn't me" links are not retired: each
+    /// new-device mail's link keeps working.
     pub async fn insert_action_token(&mut self, token: &NewActionToken) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE action_tokens SET used_at = $1 WHERE kind = $2 AND used_at IS NULL \
+            "UPDATE action_tokens SET used_at = $1 WHERE kind = $2 AND kind <> 'not_me' AND used_at IS NULL \
              AND (user_id = $3 OR (user_id IS NULL AND $3 IS NULL AND email = $4))",
         )
         .bind(token.created_at)

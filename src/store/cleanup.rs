@@ -14,6 +14,10 @@ impl Tx {
             "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
             "DELETE FROM grants WHERE expires_at <= $1",
             "DELETE FROM action_tokens WHERE expires_at <= $1",
+            // Failures count for at most 15 minutes; locks are remembered a day after they
+            // end, so the next one in a row lasts longer.
+            "DELETE FROM sign_in_failures WHERE at <= $1 - 3600",
+            "DELETE FROM lockouts WHERE locked_until <= $1 - 86400",
             // Sent mail is kept a week, to answer "did it go out?".
             "DELETE FROM mail_outbox WHERE sent_at IS NOT NULL AND sent_at <= $1 - 604800",
         ];

@@ -30,20 +30,22 @@ pub struct ClientRow {
     pub skip_consent: i64,
     /// ID token signing algorithm.
     pub id_token_alg: String,
+    /// 1 when sign-ins for this client need two factors.
+    pub require_mfa: i64,
     /// Creation time.
     pub created_at: i64,
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
-     grant_types, scopes, roles, skip_consent, id_token_alg, created_at";
+     grant_types, scopes, roles, skip_consent, id_token_alg, created_at, require_mfa";
 
 impl Tx {
     /// Inserts a client.
     pub async fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
-             grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+             grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at, require_mfa) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -57,6 +59,7 @@ impl Tx {
         .bind(flag(c.skip_consent != 0))
         .bind(&c.id_token_alg)
         .bind(c.created_at)
+        .bind(flag(c.require_mfa != 0))
         .execute(self.c())
         .await?;
         Ok(())

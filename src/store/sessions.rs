@@ -104,6 +104,21 @@ impl Tx {
         Ok(())
     }
 
+    /// Counts a wrong second-factor code against a session; returns how many it has now.
+    pub async fn add_factor_failure(&mut self, id: &str) -> StoreResult<i64> {
+        sqlx::query("UPDATE sessions SET factor_failures = factor_failures + 1 WHERE id = $1")
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(
+            sqlx::query_scalar("SELECT factor_failures FROM sessions WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.c())
+                .await?
+                .unwrap_or(0),
+        )
+    }
+
     /// Deletes a session; false when it was already gone.
     pub async fn delete_session(&mut self, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1")

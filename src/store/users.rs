@@ -29,6 +29,8 @@ pub struct UserRow {
     pub locale: Option<String>,
     /// Time zone (IANA name).
     pub time_zone: Option<String>,
+    /// The generation of the account's device cookies.
+    pub device_epoch: i64,
 }
 
 impl UserRow {
@@ -81,7 +83,7 @@ pub struct NewUser {
 }
 
 const USER_COLUMNS: &str = "id, username, email, email_verified, name, password_hash, enabled, \
-     created_at, updated_at, locale, time_zone";
+     created_at, updated_at, locale, time_zone, device_epoch";
 
 impl Tx {
     /// Which of a username and an e-mail (both lower-cased) an existing account already
@@ -179,7 +181,7 @@ impl Tx {
     ) -> StoreResult<Option<(UserRow, Vec<String>)>> {
         let rows: Vec<UserWithRole> = sqlx::query_as(
             "SELECT u.id, u.username, u.email, u.email_verified, u.name, u.password_hash, u.enabled, \
-             u.created_at, u.updated_at, u.locale, u.time_zone, r.role_name \
+             u.created_at, u.updated_at, u.locale, u.time_zone, u.device_epoch, r.role_name \
              FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role_name",
         )
         .bind(id)

@@ -20,6 +20,22 @@ pub fn page(
     Ok(([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
+/// Renders a page with forms: `context` (a JSON object) gains the browser's CSRF token.
+pub fn form_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    template: &str,
+    mut context: Value,
+) -> Result<Response, AppError> {
+    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
+    if let Some(map) = context.as_object_mut() {
+        map.insert("csrf_token".into(), csrf_token.into());
+    }
+    let body = page(state, template, context)?;
+    Ok((status, jar, body).into_response())
+}
+
 /// Renders the generic notice page with `context` (title, message, link or form).
 pub fn notice(
     state: &AppState,
@@ -27,11 +43,5 @@ pub fn notice(
     status: StatusCode,
     context: Value,
 ) -> Result<Response, AppError> {
-    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
-    let mut context = context;
-    if let Some(map) = context.as_object_mut() {
-        map.insert("csrf_token".into(), csrf_token.into());
-    }
-    let body = page(state, "notice.html", context)?;
-    Ok((status, jar, body).into_response())
+    form_page(state, jar, status, "notice.html", context)
 }

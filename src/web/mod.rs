@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod ops;
 pub mod outcome;
 pub mod pages;
+pub mod qr;
 pub mod session;
 
 use axum::Router;
@@ -80,6 +81,28 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login::get).post(pages::login::post))
         .route("/logout", get(pages::logout::get).post(pages::logout::post))
         .route("/account", get(pages::account::get))
+        .route(
+            "/login/second-factor",
+            get(pages::second_factor::get).post(pages::second_factor::post),
+        )
+        .route(
+            "/login/second-factor/enrol",
+            post(pages::second_factor::enrol),
+        )
+        .route("/account/security", get(pages::security::get))
+        .route("/account/security/totp", post(pages::security::confirm))
+        .route(
+            "/account/security/recovery-codes",
+            post(pages::security::regenerate),
+        )
+        .route(
+            "/account/security/totp/disable",
+            post(pages::security::disable),
+        )
+        .route(
+            "/not-me",
+            get(pages::recovery::not_me_get).post(pages::recovery::not_me_post),
+        )
         .route(
             "/register",
             get(pages::register::get).post(pages::register::post),

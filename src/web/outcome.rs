@@ -47,6 +47,7 @@ pub fn answer(state: &AppState, outcome: AuthorizeOutcome) -> Result<Response, A
                 InteractionPage::Login => "/login",
                 InteractionPage::Register => "/register",
                 InteractionPage::Consent => "/consent",
+                InteractionPage::SecondFactor => "/login/second-factor",
             };
             Ok(
                 Redirect::to(&format!("{path}?interaction={}", urlencode(&interaction)))

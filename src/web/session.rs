@@ -1,5 +1,6 @@
 //! The login session cookie: reading it, setting it at sign-in (always a new secret), and
-//! clearing it. What a cookie means is the use cases' business.
+//! clearing it; and the device cookie, which outlives sign-outs. What a cookie means is the
+//! use cases' business.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -11,6 +12,7 @@ use crate::auth::session::IssuedSession;
 use crate::domain::Session;
 use crate::error::AppError;
 use crate::services::ServiceResult;
+use crate::services::sign_in::{Resume, SignedIn as SignedInUseCase};
 use crate::state::AppState;
 
 fn cookie_name(secure: bool) -> &'static str {
@@ -19,6 +21,61 @@ fn cookie_name(secure: bool) -> &'static str {
     } else {
         "tessera_session"
     }
+}
+
+fn device_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tessera_device"
+    } else {
+        "tessera_device"
+    }
+}
+
+/// How long a browser keeps its device cookie (400 days, the longest browsers allow).
+const DEVICE_COOKIE_DAYS: i64 = 400;
+
+/// The device cookie's value, if the browser sent one.
+pub fn device(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(device_cookie_name(state.config.secure_cookies))
+        .map(|c| c.value().to_string())
+}
+
+/// Sets the device cookie after a complete sign-in.
+pub fn set_device(state: &AppState, jar: CookieJar, value: String) -> CookieJar {
+    let secure = state.config.secure_cookies;
+    jar.add(
+        Cookie::build((device_cookie_name(secure), value))
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .max_age(time::Duration::days(DEVICE_COOKIE_DAYS))
+            .build(),
+    )
+}
+
+/// The cookies of a sign-in (or its first step) and where the browser goes next. No form
+/// token from before the sign-in survives it.
+pub fn signed_in(
+    state: &AppState,
+    jar: CookieJar,
+    signed_in: SignedInUseCase,
+) -> (CookieJar, String) {
+    let mut jar = set(state, jar, &signed_in.session);
+    if let Some(device) = signed_in.device_cookie {
+        jar = set_device(state, jar, device);
+    }
+    let jar = crate::web::csrf::rotate(jar, &state.csrf);
+    let interaction = |id: &str| format!("?interaction={}", crate::web::urlencode(id));
+    let next = match signed_in.resume {
+        Resume::Authorization(id) => format!("/authorize/resume{}", interaction(&id)),
+        Resume::Account => "/account".to_string(),
+        Resume::SecondFactor(id) => format!(
+            "/login/second-factor{}",
+            id.as_deref().map(interaction).unwrap_or_default()
+        ),
+    };
+    (jar, next)
 }
 
 /// The session cookie's secret, if the browser sent one.

@@ -11,7 +11,7 @@ const NEW_PASSWORD: &str = "quartz meadow lantern 97 fig";
 
 /// Waits until the element `css` names shows `needle` (a click's navigation may still be
 /// under way when the old page's element is found).
-async fn wait_text(browser: &fantoccini::Client, css: &str, needle: &str) {
+pub(crate) async fn wait_text(browser: &fantoccini::Client, css: &str, needle: &str) {
     let mut last = String::new();
     for _ in 0..300 {
         last = text(browser, css).await;
@@ -23,7 +23,7 @@ async fn wait_text(browser: &fantoccini::Client, css: &str, needle: &str) {
     panic!("{css} never showed {needle:?}; last: {last}");
 }
 
-async fn type_into(browser: &fantoccini::Client, css: &str, value: &str) {
+pub(crate) async fn type_into(browser: &fantoccini::Client, css: &str, value: &str) {
     element(browser, css)
         .await
         .send_keys(value)
@@ -109,7 +109,9 @@ async fn a_person_signs_up_and_manages_their_account_in_the_browser() {
     shots.take(&browser, "forgot-password").await;
     click(&browser, "form button[type=submit]").await;
     wait_text(&browser, "h1", "Check your mail").await;
-    let reset = smtp.wait_for("nora@example.com", 2).await.pop().unwrap();
+    let reset = smtp
+        .wait_for_subject("nora@example.com", "Set a new password")
+        .await;
     let token = reset.token(&app.address, "/reset-password").unwrap();
     browser
         .goto(&app.url(&format!("/reset-password?token={token}")))

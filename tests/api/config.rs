@@ -226,3 +226,35 @@ fn a_bad_trusted_proxy_or_smtp_url_names_its_setting() {
     assert!(bad(&[("TESSERA_TRUSTED_PROXIES", "not-an-ip")]).contains("trusted_proxies"));
     assert!(bad(&[("TESSERA_MAIL__SMTP_URL", "http://mail")]).contains("mail.smtp_url"));
 }
+
+#[test]
+fn defence_settings_come_from_their_variables_and_zero_is_warned_about() {
+    let settings = Settings::load(
+        None,
+        env(&[
+            ("TESSERA_LOCKOUT__THRESHOLD", "0"),
+            ("TESSERA_LOCKOUT__DURATION_SECS", "120"),
+            ("TESSERA_LOCKOUT__IP_THRESHOLD", "0"),
+            ("TESSERA_MFA__REQUIRED_ROLES", "admin,auditor"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(settings.lockout.threshold, 0);
+    assert_eq!(settings.lockout.duration_secs, 120);
+    assert_eq!(settings.mfa.required_roles, ["admin", "auditor"]);
+    let single = Settings::load(None, env(&[("TESSERA_MFA__REQUIRED_ROLES", "admin")])).unwrap();
+    assert_eq!(single.mfa.required_roles, ["admin"]);
+    let warnings = settings.validate().unwrap().warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("lockout.threshold is 0")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("lockout.ip_threshold is 0")),
+        "{warnings:?}"
+    );
+}

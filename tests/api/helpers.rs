@@ -257,10 +257,31 @@ impl TestApp {
         remember: bool,
         interaction: Option<&str>,
     ) -> reqwest::Response {
+        self.post_login_in(&self.http, username, password, remember, interaction)
+            .await
+    }
+
+    /// Submits the login form from the browser `client`.
+    pub async fn post_login_in(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+        remember: bool,
+        interaction: Option<&str>,
+    ) -> reqwest::Response {
         let query = interaction
             .map(|i| format!("?interaction={i}"))
             .unwrap_or_default();
-        let csrf = self.login_form(&query).await;
+        let page = client
+            .get(self.url(&format!("/login{query}")))
+            .send()
+            .await
+            .expect("GET /login")
+            .text()
+            .await
+            .expect("body");
+        let csrf = hidden_input(&page, "csrf_token").expect("csrf token on the login page");
         let mut form = vec![
             ("csrf_token", csrf),
             ("username", username.into()),
@@ -272,7 +293,7 @@ impl TestApp {
         if let Some(i) = interaction {
             form.push(("interaction", i.into()));
         }
-        self.http
+        client
             .post(self.url("/login"))
             .form(&form)
             .send()

@@ -145,6 +145,24 @@ impl SmtpSink {
             .collect()
     }
 
+    /// Waits (at most 2 s) for a message to `to` whose subject contains `needle`.
+    pub async fn wait_for_subject(&self, to: &str, needle: &str) -> Mail {
+        for _ in 0..100 {
+            if let Some(mail) = self
+                .to(to)
+                .into_iter()
+                .find(|m| m.subject().contains(needle))
+            {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!(
+            "expected a message to {to} about {needle:?}, got {:?}",
+            self.to(to).iter().map(|m| m.subject()).collect::<Vec<_>>()
+        );
+    }
+
     /// Waits (at most 2 s) until `count` messages to `to` have arrived and returns them.
     pub async fn wait_for(&self, to: &str, count: usize) -> Vec<Mail> {
         for _ in 0..100 {

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::json;
 
+use crate::clock::format_time;
 use crate::error::AppError;
 use crate::services::ServiceError;
 use crate::state::AppState;
@@ -13,23 +14,6 @@ use crate::web::{csrf, session};
 /// The home page sends people to their account.
 pub async fn home() -> Redirect {
     Redirect::to("/account")
-}
-
-/// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn format_time(seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(seconds)
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        })
-        .unwrap_or_else(|_| seconds.to_string())
 }
 
 /// Shows the signed-in account, or sends the visitor to sign in.

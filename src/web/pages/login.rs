@@ -10,13 +10,53 @@ use serde_json::json;
 use crate::config::RegistrationMode;
 use crate::error::AppError;
 use crate::services::Caller;
-use crate::services::sign_in::{PasswordAttempt, Resume, SignInError};
+use crate::services::defence::Refusal;
+use crate::services::sign_in::{PasswordAttempt, SignInError};
 use crate::state::AppState;
 use crate::web::csrf::{self, CheckedForm};
-use crate::web::{form, session, urlencode};
+use crate::web::{form, session};
 
 /// What every failed sign-in says.
 const FAILED: &str = "Incorrect username or password.";
+
+/// What a person is told when a sign-in is refused before any check: the same words for
+/// every username, existing or not.
+pub fn refusal_message(refusal: Refusal) -> String {
+    match refusal {
+        Refusal::Throttled(secs) => format!(
+            "Too many failed sign-ins came from your network. Please wait {} before trying again.",
+            minutes(secs)
+        ),
+        Refusal::Locked(secs) => format!(
+            "Too many failed sign-ins to this account. For your safety, sign-in from this device is paused for {}. Wait, or reset your password with \"Forgot password?\" below.",
+            minutes(secs)
+        ),
+    }
+}
+
+/// The seconds a refusal asks the client to wait.
+pub fn refusal_secs(refusal: Refusal) -> i64 {
+    match refusal {
+        Refusal::Throttled(secs) | Refusal::Locked(secs) => secs,
+    }
+}
+
+fn minutes(secs: i64) -> String {
+    match (secs + 59) / 60 {
+        1 => "1 minute".to_string(),
+        n => format!("{n} minutes"),
+    }
+}
+
+/// Adds `Retry-After` (RFC 9110 §10.2.3) to a 429.
+pub fn with_retry_after(mut response: Response, secs: i64) -> Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&secs.max(1).to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
+}
 
 /// The client name and login hint of a parked authorization request, when valid.
 async fn interaction_context(
@@ -84,6 +124,32 @@ pub async fn get(
     )
 }
 
+/// The form again after a refused sign-in, with the username typed and `error`.
+async fn form_again(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    params: &crate::oidc::params::Params,
+    error: &str,
+) -> Result<Response, AppError> {
+    let interaction = params.get("interaction");
+    let typed = params
+        .get("username")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let (client_name, _) = interaction_context(state, interaction).await?;
+    render(
+        state,
+        jar,
+        status,
+        interaction,
+        client_name,
+        Some(typed),
+        Some(error),
+    )
+}
+
 /// Checks the credentials and starts a session.
 pub async fn post(
     State(state): State<AppState>,
@@ -98,36 +164,33 @@ pub async fn post(
         remember: params.get("remember_me").is_some(),
         interaction: interaction.map(str::to_string),
         previous_cookie: session::cookie(&state, &jar),
+        device_cookie: session::device(&state, &jar),
     };
     match state.services.sign_in_with_password(&caller, attempt).await {
         Ok(signed_in) => {
-            let jar = session::set(&state, jar, &signed_in.session);
-            // No form token from before the sign-in survives it.
-            let jar = csrf::rotate(jar, &state.csrf);
-            let next = match signed_in.resume {
-                Resume::Authorization(id) => {
-                    format!("/authorize/resume?interaction={}", urlencode(&id))
-                }
-                Resume::Account => "/account".to_string(),
-            };
+            let (jar, next) = session::signed_in(&state, jar, signed_in);
             Ok((jar, Redirect::to(&next)).into_response())
         }
-        Err(SignInError::Rejected) => {
-            let typed = params
-                .get("username")
-                .unwrap_or_default()
-                .trim()
-                .to_string();
-            let (client_name, _) = interaction_context(&state, interaction).await?;
-            render(
+        Err(SignInError::Refused(refusal)) => {
+            let response = form_again(
                 &state,
                 jar,
-                StatusCode::UNAUTHORIZED,
-                interaction,
-                client_name,
-                Some(typed),
-                Some(FAILED),
+                StatusCode::TOO_MANY_REQUESTS,
+                &params,
+                &refusal_message(refusal),
             )
+            .await?;
+            Ok(with_retry_after(response, refusal_secs(refusal)))
+        }
+        Err(SignInError::Busy) => {
+            let busy =
+                "Too many sign-ins are being checked right now. Please try again in a moment.";
+            let response =
+                form_again(&state, jar, StatusCode::TOO_MANY_REQUESTS, &params, busy).await?;
+            Ok(with_retry_after(response, 1))
+        }
+        Err(SignInError::Rejected) => {
+            form_again(&state, jar, StatusCode::UNAUTHORIZED, &params, FAILED).await
         }
         Err(SignInError::Unverified) => {
             let (jar, csrf_token) = csrf::token(jar, &state.csrf);

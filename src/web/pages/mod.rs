@@ -7,6 +7,8 @@ pub mod logout;
 
 pub mod recovery;
 pub mod register;
+pub mod second_factor;
+pub mod security;
 pub mod self_service;
 
 pub use super::html::page;

@@ -143,3 +143,59 @@ pub async fn reset_post(
         }
     }
 }
+
+/// `GET /not-me`: explains what disowning the sign-in does (changes nothing).
+pub async fn not_me_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    let params = form::query(&uri).unwrap_or_default();
+    let token = params.get("token").unwrap_or_default();
+    match state.services.check_link(LinkKind::NotMe, token).await? {
+        Ok(_) => notice(
+            &state,
+            jar,
+            StatusCode::OK,
+            json!({
+                "title": "This wasn't me",
+                "message": "Secure your account: every session is signed out, every application loses access, your current password stops working, and we mail you a link to choose a new one.",
+                "form": { "action": "/not-me", "button": "Secure my account", "hidden": [{ "name": "token", "value": token }] },
+            }),
+        ),
+        Err(problem) => notice(
+            &state,
+            jar,
+            StatusCode::BAD_REQUEST,
+            link_problem(problem, ("/forgot-password", "Reset your password")),
+        ),
+    }
+}
+
+/// `POST /not-me`: disowns the sign-in.
+pub async fn not_me_post(
+    State(state): State<AppState>,
+    caller: Caller,
+    jar: CookieJar,
+    CheckedForm(params): CheckedForm,
+) -> Result<Response, AppError> {
+    let token = params.get("token").unwrap_or_default();
+    match state.services.disown_sign_in(&caller, token).await? {
+        Ok(()) => notice(
+            &state,
+            jar,
+            StatusCode::OK,
+            json!({
+                "title": "Your account is secured",
+                "message": "Every session was signed out and every application lost access. Your old password no longer works: open the link we just mailed you to choose a new one.",
+                "success": true,
+            }),
+        ),
+        Err(problem) => notice(
+            &state,
+            jar,
+            StatusCode::BAD_REQUEST,
+            link_problem(problem, ("/forgot-password", "Reset your password")),
+        ),
+    }
+}

@@ -8,33 +8,31 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::{Value, json};
 
-use super::account::format_time;
-use super::{form_error, page};
+use super::form_error;
+use crate::clock::format_time;
 use crate::domain::{Session, device};
 use crate::error::AppError;
 use crate::services::self_service::ProfileForm;
 use crate::services::{Caller, ServiceError};
 use crate::state::AppState;
-use crate::web::csrf::{self, CheckedForm};
+use crate::web::csrf::CheckedForm;
 use crate::web::form;
+use crate::web::html::form_page;
 use crate::web::session::{self, SignedIn};
 
 /// Renders an account page with the shared layout's fields.
-fn show(
+pub(crate) fn show(
     state: &AppState,
     jar: CookieJar,
     status: StatusCode,
     (template, path, title): (&str, &str, &str),
     mut context: Value,
 ) -> Result<Response, AppError> {
-    let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     if let Some(map) = context.as_object_mut() {
-        map.insert("csrf_token".into(), csrf_token.into());
         map.insert("current".into(), path.into());
         map.insert("title".into(), title.into());
     }
-    let body = page(state, template, context)?;
-    Ok((status, jar, body).into_response())
+    form_page(state, jar, status, template, context)
 }
 
 /// The message a page shows after `?done=…`.
