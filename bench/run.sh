@@ -98,3 +98,28 @@ run "discovery during a guessing flood" "" /.well-known/openid-configuration 1 1
 wait "$guesses"
 printf '%-34s %10.0f req/s  (answers other than 2xx/3xx: %s, i.e. 401 and 429)\n' "guessing flood on /login" \
   "$(awk '/Requests\/sec/{print $2}' "$work/guess.txt")" "$(awk '/Non-2xx or 3xx/{print $NF}' "$work/guess.txt")"
+
+# A password flood with account locks and address throttling off, so every guess reaches
+# argon2: resident memory before, at its peak and a while after, and discovery's p99 during it.
+FLOOD=${FLOOD:-20s}
+SETTLE=${SETTLE:-30}
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+TESSERA_LOCKOUT__THRESHOLD=0 TESSERA_LOCKOUT__IP_THRESHOLD=0 "$TESSERA_BIN" serve >>"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -fs "$BASE/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+rss() { awk -v k="$1" '$1==k":"{print int($2/1024)}' "/proc/$server/status"; }
+guess_csrf=$(curl -fs -c "$guess_jar" "$BASE/login" | sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n1)
+export BENCH_CSRF_TOKEN="$guess_csrf" BENCH_CSRF_COOKIE=$(awk '$6=="tessera_csrf"{print $7}' "$guess_jar")
+before=$(rss VmRSS)
+wrk -t1 -c64 -d"$FLOOD" --latency -s "$here/guess.lua" "$BASE/login" >"$work/flood.txt" &
+flood=$!
+DURATION=$FLOOD run "discovery during a hashing flood" "" /.well-known/openid-configuration 1 1 8
+wait "$flood"
+peak=$(rss VmHWM)
+sleep "$SETTLE"
+after=$(rss VmRSS)
+printf '%-34s %10.0f req/s  RSS %s MB before, peak %s MB, %s MB %ss after (non-2xx/3xx: %s)\n' \
+  "hashing flood on /login (64 conn)" "$(awk '/Requests\/sec/{print $2}' "$work/flood.txt")" \
+  "$before" "$peak" "$after" "$SETTLE" "$(awk '/Non-2xx or 3xx/{print $NF}' "$work/flood.txt")"
+

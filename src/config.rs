@@ -16,9 +16,14 @@ use url::Url;
 /// The top-level keys of [`Settings`], which `TESSERA_*` variables may set. Read off the
 /// type itself, so a new setting is reachable from the environment without a list to update.
 fn setting_keys() -> Vec<String> {
+    top_level_defaults().keys().cloned().collect()
+}
+
+/// The top-level settings with their default values.
+fn top_level_defaults() -> serde_json::Map<String, serde_json::Value> {
     match serde_json::to_value(Settings::default()) {
-        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
-        _ => Vec::new(),
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
     }
 }
 
@@ -100,6 +105,11 @@ pub struct SessionSettings {
     /// How long a parked authorization request (waiting for sign-in or consent) can be
     /// resumed, in seconds.
     pub request_ttl_secs: i64,
+    /// Authorization requests parked for the sign-in page at once per client address; the
+    /// oldest give way.
+    pub pending_requests_per_ip: i64,
+    /// Authorization requests parked at once in all; the oldest give way.
+    pub pending_requests_total: i64,
 }
 
 impl Default for SessionSettings {
@@ -110,6 +120,8 @@ impl Default for SessionSettings {
             remember_me_days: 30,
             touch_interval_secs: 60,
             request_ttl_secs: 15 * 60,
+            pending_requests_per_ip: 20,
+            pending_requests_total: 20_000,
         }
     }
 }
@@ -341,6 +353,14 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// How long a request may take before it is answered 503, in seconds.
     pub request_timeout_secs: u64,
+    /// How long a client may take to send a request's header before the connection is
+    /// closed, in seconds (slow-header attacks).
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a graceful shutdown waits for in-flight requests before closing the rest, in
+    /// seconds.
+    pub shutdown_timeout_secs: u64,
     /// How often expired rows are removed, in seconds.
     pub cleanup_interval_secs: u64,
     /// Outgoing mail.
@@ -372,6 +392,9 @@ impl Default for Settings {
             logout: LogoutSettings::default(),
             trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
+            header_read_timeout_secs: 30,
+            max_connections: 1024,
+            shutdown_timeout_secs: 10,
             cleanup_interval_secs: 300,
             mail: MailSettings::default(),
             registration: RegistrationSettings::default(),
@@ -452,10 +475,14 @@ impl Settings {
                 keys.contains(&top).then_some((rest, v))
             })
             .collect();
+        let defaults = top_level_defaults();
         for (key, value) in vars {
-            // Top-level settings are strings (a password of digits stays a string) except the
-            // `*_secs` numbers; section values are typed.
-            let value = if key.contains("__") || key.ends_with("_secs") {
+            // A top-level setting whose default is text stays text (a password of digits stays
+            // a string); numbers, flags and section values are typed.
+            let textual = defaults
+                .get(&key)
+                .is_some_and(|d| d.is_string() || d.is_null());
+            let value = if !textual {
                 env_value(&value)
             } else {
                 figment::value::Value::from(value)
@@ -514,6 +541,14 @@ impl Settings {
         }
         positive("session.idle_timeout_secs", self.session.idle_timeout_secs)?;
         positive("lockout.duration_secs", self.lockout.duration_secs)?;
+        positive(
+            "session.pending_requests_per_ip",
+            self.session.pending_requests_per_ip,
+        )?;
+        positive(
+            "session.pending_requests_total",
+            self.session.pending_requests_total,
+        )?;
         positive("session.max_lifetime_secs", self.session.max_lifetime_secs)?;
         positive("session.remember_me_days", self.session.remember_me_days)?;
         positive(

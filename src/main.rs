@@ -25,6 +25,7 @@ fn init_logging(format: LogFormat, serving: bool) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    tessera::auth::password::keep_large_allocations_returnable();
     let cli = Cli::parse();
     let config = match cli::load_config(&cli) {
         Ok(config) => config,

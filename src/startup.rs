@@ -125,15 +125,13 @@ impl Application {
             "Tessera is serving; sign in at {}/login",
             self.state.config.issuer
         );
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down");
-        })
-        .await;
+        let settings = &self.state.config.settings;
+        let limits = crate::web::serve::ServeLimits {
+            header_read_timeout: Duration::from_secs(settings.header_read_timeout_secs),
+            max_connections: settings.max_connections,
+            shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
+        };
+        let served = crate::web::serve::serve(self.listener, router, limits, shutdown).await;
         let _ = stop_tx.send(true);
         for task in tasks {
             let _ = task.await;

@@ -175,6 +175,23 @@ impl PasswordHasher {
     }
 }
 
+/// Keeps argon2's working memory from piling up in the allocator. Each hash allocates
+/// `memory_kib` (19 MiB by default) on a blocking-pool thread. glibc serves a block that size
+/// with mmap only until the first one is freed; then it raises its mmap threshold (up to
+/// 32 MiB) and serves the next ones from per-thread arenas, which keep freed memory for reuse
+/// by that thread alone. With the blocking pool's many threads, a flood of sign-ins grew the
+/// process to about a gigabyte that never came back. A fixed threshold keeps every large
+/// block an mmap of its own, returned to the system the moment the hash is done, so resident
+/// memory stays near `max_concurrent` × `memory_kib` during a flood and falls back after it.
+pub fn keep_large_allocations_returnable() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; it is called once at start, and glibc
+    // makes it safe to call while other threads allocate.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 /// Leaves the wait queue when dropped, whether the wait ended or was abandoned.
 struct LeaveQueue<'a>(&'a AtomicUsize);
 

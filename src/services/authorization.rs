@@ -67,6 +67,7 @@ impl Services {
     /// `GET|POST /authorize`: validates the request, then proceeds.
     pub async fn authorize(
         &self,
+        caller: &Caller,
         params: &Params,
         session: Option<Session>,
     ) -> ServiceResult<AuthorizeOutcome> {
@@ -99,7 +100,9 @@ impl Services {
                 if self.registration_mode() == RegistrationMode::Closed {
                     request.prompt.create = false;
                 }
-                self.proceed(&client, request, None, session, false).await
+                let ip = caller.ip.as_deref();
+                self.proceed(ip, &client, request, None, session, false)
+                    .await
             }
             Err(error) => Ok(untrusted(error)),
         }
@@ -117,7 +120,7 @@ impl Services {
         };
         let request = parked.request.clone();
         Ok(Some(
-            self.proceed(&client, request, Some(parked), session, false)
+            self.proceed(None, &client, request, Some(parked), session, false)
                 .await?,
         ))
     }
@@ -218,7 +221,7 @@ impl Services {
         tx.commit().await?;
         let request = parked.request.clone();
         Ok(Some(
-            self.proceed(&client, request, Some(parked), session, true)
+            self.proceed(None, &client, request, Some(parked), session, true)
                 .await?,
         ))
     }
@@ -234,9 +237,11 @@ impl Services {
     }
 
     /// Decides what a valid request needs next against the current session, and does it:
-    /// park it for the login or consent page, answer with an error, or issue the code.
+    /// park it for the login or consent page (a new request is parked under the address
+    /// `ip` it came from), answer with an error, or issue the code.
     async fn proceed(
         &self,
+        ip: Option<&str>,
         client: &Client,
         request: AuthorizationRequest,
         parked: Option<Interaction>,
@@ -319,7 +324,7 @@ impl Services {
                     None => {
                         let mut tx = self.db.write().await?;
                         let id = self
-                            .park(&mut tx, &request, session.map(|s| s.id), now)
+                            .park(&mut tx, &request, (session.map(|s| s.id), ip), now)
                             .await?;
                         tx.commit().await?;
                         id

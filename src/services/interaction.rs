@@ -23,12 +23,15 @@ pub struct Interaction {
 }
 
 impl Services {
-    /// Parks `request` and returns the interaction's id.
+    /// Parks `request` made from `ip` and returns the interaction's id. Anyone can park
+    /// requests without signing in, so the requests of one address, and all together, are
+    /// capped (`session.pending_requests_per_ip`, `session.pending_requests_total`): the
+    /// oldest give way, and storage stays bounded under a flood.
     pub(crate) async fn park(
         &self,
         tx: &mut Tx,
         request: &AuthorizationRequest,
-        prior_session_id: Option<String>,
+        (prior_session_id, ip): (Option<String>, Option<&str>),
         now: i64,
     ) -> ServiceResult<String> {
         let id = secret::generate();
@@ -41,7 +44,14 @@ impl Services {
             created_at: now,
             expires_at: now + self.config.settings.session.request_ttl_secs,
         };
-        tx.insert_interaction(&row).await?;
+        tx.insert_interaction(&row, ip).await?;
+        let settings = &self.config.settings.session;
+        if let Some(ip) = ip {
+            tx.trim_interactions(Some(ip), settings.pending_requests_per_ip)
+                .await?;
+        }
+        tx.trim_interactions(None, settings.pending_requests_total)
+            .await?;
         Ok(id)
     }
 

@@ -84,6 +84,10 @@ pub enum SignInError {
     /// Wrong credentials, unknown user or disabled account: one answer for all.
     #[error("incorrect username or password")]
     Rejected,
+    /// The password was right, but an administrator disabled the account (said only to
+    /// someone who proved the password).
+    #[error("the account is disabled")]
+    Disabled,
     /// The password was right, but the address of this self-registered account is not
     /// verified yet (`registration.require_verified_email`).
     #[error("the e-mail address is not verified yet")]
@@ -130,12 +134,11 @@ impl Services {
                 target.user.as_ref().map(|u| u.password_hash.clone()),
             )
             .await;
-        let enabled = target.user.as_ref().is_some_and(|u| u.enabled != 0);
         let rehash = match verified {
-            Verified::Yes if enabled => None,
-            Verified::YesRehashed(hash) if enabled => Some(hash),
+            Verified::Yes => None,
+            Verified::YesRehashed(hash) => Some(hash),
             Verified::Busy => return Err(SignInError::Busy),
-            _ => {
+            Verified::No => {
                 self.password_failed(caller, &target, &login).await?;
                 return Err(SignInError::Rejected);
             }
@@ -143,6 +146,17 @@ impl Services {
         let Some(row) = target.user else {
             return Err(SignInError::Rejected);
         };
+        if row.enabled == 0 {
+            self.record_failure(
+                caller,
+                Event::failure(EventType::SignIn)
+                    .user(&row.id, &row.username)
+                    .details(json!({ "method": "pwd", "reason": "account_disabled" })),
+                self.now(),
+            )
+            .await;
+            return Err(SignInError::Disabled);
+        }
         if row.email_verified == 0 && self.config.settings.registration.require_verified_email {
             self.record_failure(
                 caller,
@@ -198,7 +212,6 @@ impl Services {
     ) -> ServiceResult<()> {
         let reason = match &target.user {
             None => "unknown_user",
-            Some(u) if u.enabled == 0 => "account_disabled",
             Some(_) => "wrong_password",
         };
         let mut event = Event::failure(EventType::SignIn)

@@ -23,10 +23,14 @@ pub struct InteractionRow {
 
 impl Tx {
     /// Parks a request.
-    pub async fn insert_interaction(&mut self, row: &InteractionRow) -> StoreResult<()> {
+    pub async fn insert_interaction(
+        &mut self,
+        row: &InteractionRow,
+        ip: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO interactions (id, client_id, request, prior_session_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO interactions (id, client_id, request, prior_session_id, created_at, expires_at, ip, seq) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&row.id)
         .bind(&row.client_id)
@@ -34,9 +38,34 @@ impl Tx {
         .bind(&row.prior_session_id)
         .bind(row.created_at)
         .bind(row.expires_at)
+        .bind(ip)
+        // Arrival order, finer than the seconds of created_at, for trimming the oldest.
+        .bind(uuid::Uuid::now_v7().to_string())
         .execute(self.c())
         .await?;
         Ok(())
+    }
+
+    /// Keeps at most `keep` parked requests of `ip` (all addresses when `None`), removing
+    /// the oldest; returns how many went.
+    pub async fn trim_interactions(&mut self, ip: Option<&str>, keep: i64) -> StoreResult<u64> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM interactions WHERE $1 IS NULL OR ip = $1")
+                .bind(ip)
+                .fetch_one(self.c())
+                .await?;
+        if count <= keep {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "DELETE FROM interactions WHERE id IN (SELECT id FROM interactions \
+             WHERE $1 IS NULL OR ip = $1 ORDER BY seq LIMIT $2)",
+        )
+        .bind(ip)
+        .bind(count - keep)
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Finds a request that has not expired.

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod outcome;
 pub mod pages;
 pub mod qr;
+pub mod serve;
 pub mod session;
 
 use axum::Router;

@@ -698,3 +698,29 @@ async fn huge_and_hostile_values_get_a_4xx_and_never_a_500() {
     let response = app.get(&authorize_path(&params)).await;
     assert_error_redirect(&app, &response, "invalid_request", "large garbage hint");
 }
+
+#[tokio::test]
+async fn anonymous_requests_from_one_address_are_capped_and_the_oldest_give_way() {
+    let app = crate::helpers::spawn_app_with(|s| s.session.pending_requests_per_ip = 5).await;
+    let rp = Rp::register(&app, spec("Flooded")).await;
+    let mut parked = Vec::new();
+    for _ in 0..12 {
+        let pending = rp.authorize(&[], &[]);
+        let reply = crate::helpers::browser()
+            .get(pending.url.as_str())
+            .send()
+            .await
+            .unwrap();
+        let login = location(reply.headers());
+        parked.push(login.split("interaction=").nth(1).unwrap().to_string());
+    }
+    for (i, id) in parked.iter().enumerate() {
+        let page = app.get(&format!("/login?interaction={id}")).await;
+        let expected = if i < 7 {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(page.status(), expected, "request {i}");
+    }
+}

@@ -236,12 +236,18 @@ fn defence_settings_come_from_their_variables_and_zero_is_warned_about() {
             ("TESSERA_LOCKOUT__DURATION_SECS", "120"),
             ("TESSERA_LOCKOUT__IP_THRESHOLD", "0"),
             ("TESSERA_MFA__REQUIRED_ROLES", "admin,auditor"),
+            ("TESSERA_MAX_CONNECTIONS", "64"),
+            ("TESSERA_HEADER_READ_TIMEOUT_SECS", "5"),
+            ("TESSERA_SESSION__PENDING_REQUESTS_PER_IP", "7"),
         ]),
     )
     .unwrap();
     assert_eq!(settings.lockout.threshold, 0);
     assert_eq!(settings.lockout.duration_secs, 120);
     assert_eq!(settings.mfa.required_roles, ["admin", "auditor"]);
+    assert_eq!(settings.max_connections, 64);
+    assert_eq!(settings.header_read_timeout_secs, 5);
+    assert_eq!(settings.session.pending_requests_per_ip, 7);
     let single = Settings::load(None, env(&[("TESSERA_MFA__REQUIRED_ROLES", "admin")])).unwrap();
     assert_eq!(single.mfa.required_roles, ["admin"]);
     let warnings = settings.validate().unwrap().warnings();

@@ -40,7 +40,8 @@ async fn login_accepts_email_and_is_case_insensitive() {
 }
 
 #[tokio::test]
-async fn unknown_user_wrong_password_and_disabled_account_get_the_same_answer() {
+async fn unknown_user_and_wrong_passwords_get_the_same_answer_and_a_disabled_account_is_named_only_after_its_password()
+ {
     let app = spawn_app().await;
     let id = app.create_user("dora", "dora password 1", &["user"]).await;
     app.state
@@ -53,7 +54,7 @@ async fn unknown_user_wrong_password_and_disabled_account_get_the_same_answer() 
     for (user, password) in [
         ("nobody", "whatever pass"),
         ("admin", "wrong password"),
-        ("dora", "dora password 1"),
+        ("dora", "not dora's password"),
     ] {
         let response = app.post_login(user, password, false, None).await;
         let status = response.status();
@@ -74,6 +75,19 @@ async fn unknown_user_wrong_password_and_disabled_account_get_the_same_answer() 
             .contains("Incorrect username or password.")
     );
     assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!(app.get("/account").await.status(), StatusCode::SEE_OTHER);
+
+    // Once the password is proven, the person learns why they cannot sign in.
+    let disabled = app.post_login("dora", "dora password 1", false, None).await;
+    assert_eq!(disabled.status(), StatusCode::FORBIDDEN);
+    assert!(session_cookie(&disabled).is_none());
+    assert!(
+        disabled
+            .text()
+            .await
+            .unwrap()
+            .contains("This account is disabled")
+    );
     assert_eq!(app.get("/account").await.status(), StatusCode::SEE_OTHER);
 }
 

@@ -29,5 +29,6 @@ mod ops;
 mod races;
 mod resilience;
 mod session_safety;
+mod slow_clients;
 mod tokens;
 mod two_factor;

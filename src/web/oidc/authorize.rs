@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 
 use crate::error::AppError;
+use crate::services::Caller;
 use crate::state::AppState;
 use crate::web::outcome::{answer, expired, untrusted};
 use crate::web::{form, session};
@@ -16,25 +17,27 @@ use crate::web::{form, session};
 /// `GET /authorize`.
 pub async fn get(
     State(state): State<AppState>,
+    caller: Caller,
     jar: CookieJar,
     uri: Uri,
 ) -> Result<Response, AppError> {
     let params = form::query(&uri).map_err(untrusted)?;
     let session = session::current(&state, &jar).await?;
-    let outcome = state.services.authorize(&params, session).await?;
+    let outcome = state.services.authorize(&caller, &params, session).await?;
     answer(&state, outcome)
 }
 
 /// `POST /authorize` (OpenID Connect Core §3.1.2.1 allows form posts).
 pub async fn post(
     State(state): State<AppState>,
+    caller: Caller,
     jar: CookieJar,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
     let params = form::body(&headers, body).await.map_err(untrusted)?;
     let session = session::current(&state, &jar).await?;
-    let outcome = state.services.authorize(&params, session).await?;
+    let outcome = state.services.authorize(&caller, &params, session).await?;
     answer(&state, outcome)
 }
 

@@ -192,6 +192,15 @@ pub async fn post(
         Err(SignInError::Rejected) => {
             form_again(&state, jar, StatusCode::UNAUTHORIZED, &params, FAILED).await
         }
+        Err(SignInError::Disabled) => crate::web::html::notice(
+            &state,
+            jar,
+            StatusCode::FORBIDDEN,
+            json!({
+                "title": "This account is disabled",
+                "message": "Your password is right, but an administrator disabled this account, so it cannot sign in. Ask your administrator to enable it again.",
+            }),
+        ),
         Err(SignInError::Unverified) => {
             let (jar, csrf_token) = csrf::token(jar, &state.csrf);
             let page = super::page(
