@@ -353,6 +353,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// How long a request may take before it is answered 503, in seconds.
     pub request_timeout_secs: u64,
+    /// One access-log line per request at info (method, path, status, latency); off logs
+    /// requests at debug only.
+    pub log_access: bool,
     /// How long a client may take to send a request's header before the connection is
     /// closed, in seconds (slow-header attacks).
     pub header_read_timeout_secs: u64,
@@ -392,6 +395,7 @@ impl Default for Settings {
             logout: LogoutSettings::default(),
             trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
+            log_access: true,
             header_read_timeout_secs: 30,
             max_connections: 1024,
             shutdown_timeout_secs: 10,
@@ -402,6 +406,93 @@ impl Default for Settings {
             mfa: MfaSettings::default(),
         }
     }
+}
+
+/// A figment error in a person's words: which file key or variable, what it must be (never
+/// "expected i64"), and for an unknown key the closest known one.
+fn explain(error: figment::Error, from_env: &[String]) -> String {
+    use figment::error::Kind;
+    let Some(error) = error.into_iter().next() else {
+        return "the configuration could not be read".into();
+    };
+    let mut path = error.path.clone();
+    if let Kind::UnknownField(field, _) = &error.kind
+        && path.last() != Some(field)
+    {
+        path.push(field.clone());
+    }
+    let key = path.join(".");
+    let place = if from_env.contains(&key) {
+        format!(
+            "the variable TESSERA_{}",
+            key.to_uppercase().replace('.', "__")
+        )
+    } else {
+        match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+            Some(figment::Source::File(file)) => format!("`{key}` in {}", file.display()),
+            _ => format!("`{key}`"),
+        }
+    };
+    match &error.kind {
+        Kind::UnknownField(field, expected) => {
+            let closest = expected
+                .iter()
+                .map(|known| (edit_distance(field, known), *known))
+                .filter(|(distance, _)| *distance <= 3)
+                .min();
+            match closest {
+                Some((_, known)) => format!("{place} names no setting; did you mean `{known}`?"),
+                None => format!(
+                    "{place} names no setting; known here: {}",
+                    expected.join(", ")
+                ),
+            }
+        }
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            format!("{place} must be {}, not {actual}", in_words(expected))
+        }
+        Kind::UnknownVariant(actual, expected) => {
+            format!(
+                "{place} cannot be `{actual}`; use one of: {}",
+                expected.join(", ")
+            )
+        }
+        other => format!("{place}: {other}"),
+    }
+}
+
+/// A serde type name as a person would say it.
+fn in_words(expected: &str) -> String {
+    let integer = ["i64", "u64", "u32", "u16", "u8", "i32", "usize", "isize"];
+    if integer.iter().any(|t| expected.contains(t)) {
+        "a whole number".into()
+    } else if expected.contains("bool") {
+        "true or false".into()
+    } else if expected.contains("sequence") {
+        "a list".into()
+    } else if expected.contains("string") {
+        "text".into()
+    } else {
+        expected.to_string()
+    }
+}
+
+/// Levenshtein distance, for suggesting the key a typo meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
 }
 
 /// Why the configuration could not be used.
@@ -476,6 +567,7 @@ impl Settings {
             })
             .collect();
         let defaults = top_level_defaults();
+        let from_env: Vec<String> = vars.iter().map(|(k, _)| k.replace("__", ".")).collect();
         for (key, value) in vars {
             // A top-level setting whose default is text stays text (a password of digits stays
             // a string); numbers, flags and section values are typed.
@@ -493,7 +585,7 @@ impl Settings {
         }
         figment
             .extract::<Settings>()
-            .map_err(|e| ConfigError::Load(e.to_string()))
+            .map_err(|e| ConfigError::Load(explain(e, &from_env)))
     }
 
     /// Checks every value and derives the runtime configuration.

@@ -14,8 +14,10 @@ fn init_logging(format: LogFormat, serving: bool) {
     let filter = EnvFilter::try_from_env("TESSERA_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default));
+    // Colour codes only for a person at a terminal, never into files or journald.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),

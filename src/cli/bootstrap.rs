@@ -39,6 +39,15 @@ async fn create_admin(services: &Services) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     }
     let login = format!("{}/login", config.issuer);
+    // In JSON mode every line of output is JSON, the one-time password included.
+    if config.settings.log_format == crate::config::LogFormat::Json {
+        if given.is_some() {
+            tracing::warn!(user = "admin", sign_in = %login, "created the first user with the password from TESSERA_ADMIN_PASSWORD");
+        } else {
+            tracing::warn!(user = "admin", password = %password, sign_in = %login, "created the first user; the password is shown once, change it with `tessera user set-password admin --password-stdin`");
+        }
+        return Ok(());
+    }
     if given.is_some() {
         eprintln!(
             "\n  Created the first user 'admin' with the password from TESSERA_ADMIN_PASSWORD.\n  Sign in at {login}\n"
@@ -80,9 +89,13 @@ async fn register_example_app(services: &Services) -> anyhow::Result<()> {
         .keys_dir
         .join("example-app.secret");
     save_secret(&path, &secret)?;
+    if services.config().settings.log_format == crate::config::LogFormat::Json {
+        tracing::warn!(client_id = "example-app", client_secret = %secret, file = %path.display(), "development start: registered the example app's client");
+        return Ok(());
+    }
     eprintln!(
-        "\n  Development start: registered client 'example-app'\n    client_secret: {secret}\n    (also written to {}, where `cargo run --example relying_party` finds it)\n",
-        path.display()
+        "\n  Development start: registered client 'example-app'\n    client_secret: {secret}\n    (also written to {path}; the examples read it with `--client-secret-file {path}`)\n",
+        path = path.display()
     );
     Ok(())
 }

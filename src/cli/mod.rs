@@ -70,6 +70,21 @@ pub enum Command {
     /// Read the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Database upkeep.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `tessera db …`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Write a consistent copy of the SQLite database to a new file while Tessera keeps
+    /// serving (VACUUM INTO; the copy is readable only by its owner). Restore by pointing
+    /// database_url at the copy. For PostgreSQL use pg_dump.
+    Backup {
+        /// The new file to write.
+        path: std::path::PathBuf,
+    },
 }
 
 /// `tessera config …`.
@@ -124,6 +139,11 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 Command::Keys(command) => keys::run(command, &services).await,
                 Command::Scope(command) => scopes::run(command, &services).await,
                 Command::Audit(command) => audit::run(command, &services).await,
+                Command::Db(DbCommand::Backup { path }) => {
+                    services.back_up(&path).await.map_err(anyhow::Error::from)?;
+                    say!("backed up to {}", path.display());
+                    Ok(())
+                }
                 Command::Serve | Command::Migrate | Command::Config(_) => Ok(()),
             };
             services.db().close().await;

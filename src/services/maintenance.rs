@@ -14,6 +14,18 @@ impl Services {
         }
     }
 
+    /// `tessera db backup`: a consistent online copy of a SQLite database in the new file
+    /// `path`. PostgreSQL is backed up with `pg_dump`, which the error says.
+    pub async fn back_up(&self, path: &std::path::Path) -> ServiceResult<()> {
+        if self.db.backup_into(path).await? {
+            return Ok(());
+        }
+        Err(super::ServiceError::invalid(
+            "database_url",
+            "this database is PostgreSQL: back it up with pg_dump (e.g. `pg_dump -Fc -f tessera.dump DBNAME`), or with your provider's snapshots",
+        ))
+    }
+
     /// Removes expired sessions, requests, codes, tokens and grants, audit events older than
     /// `audit.retention_days`, and expired keys. Returns how many rows went.
     pub async fn clean_up(&self) -> ServiceResult<u64> {

@@ -243,6 +243,33 @@ impl Db {
         Ok(())
     }
 
+    /// Writes a consistent copy of a SQLite database to the new file `path` while the
+    /// database stays in use (`VACUUM INTO`); the copy is readable only by its owner. `false`
+    /// on PostgreSQL, which is backed up with its own tools.
+    pub async fn backup_into(&self, path: &std::path::Path) -> anyhow::Result<bool> {
+        if self.backend != Backend::Sqlite {
+            return Ok(false);
+        }
+        // VACUUM INTO fills an empty file and keeps its mode; a file with content is refused.
+        let exists = path.metadata().is_ok_and(|m| m.len() > 0);
+        anyhow::ensure!(
+            !exists,
+            "{} exists already; choose a new file",
+            path.display()
+        );
+        crate::files::create_private_file(path)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+        let target = path
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("{} is not valid UTF-8", path.display()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("backup to {} failed: {e}", path.display()))?;
+        Ok(true)
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;

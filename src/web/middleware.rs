@@ -50,8 +50,11 @@ pub async fn render_error_pages(
     rendered
 }
 
-/// Request logs: method, path (no query string), status and latency.
-pub fn trace_layer() -> TraceLayer<
+/// Request logs: method, path (no query string), status and latency; one access line per
+/// request at info when `access` (`log_access`), otherwise at debug.
+pub fn trace_layer(
+    access: bool,
+) -> TraceLayer<
     SharedClassifier<ServerErrorsAsFailures>,
     impl Fn(&Request<Body>) -> tracing::Span + Clone,
 > {
@@ -59,7 +62,11 @@ pub fn trace_layer() -> TraceLayer<
         .make_span_with(|request: &Request<Body>| {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
         })
-        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Micros))
+        .on_response(
+            DefaultOnResponse::new()
+                .level(if access { Level::INFO } else { Level::DEBUG })
+                .latency_unit(tower_http::LatencyUnit::Micros),
+        )
 }
 
 /// A panic becomes an opaque 500 (and is logged) rather than a dropped connection.

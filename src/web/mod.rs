@@ -172,7 +172,7 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .layer(headers::security_headers())
-        .layer(middleware::trace_layer())
+        .layer(middleware::trace_layer(state.config.settings.log_access))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             middleware::panic_response,
         ))

@@ -462,3 +462,68 @@ async fn serve_on_port_0_reports_the_address_it_got_and_names_it_as_issuer() {
     assert_eq!(discovery["issuer"], base.as_str());
     assert_eq!(discovery["token_endpoint"], format!("{base}/token"));
 }
+
+#[tokio::test]
+async fn db_backup_writes_a_private_consistent_copy_while_serving() {
+    let app = crate::helpers::spawn_app().await;
+    app.create_user("bea", "lamp orbit velvet cactus 42", &["user"])
+        .await;
+    let target = app.dir.path().join("backup.db");
+    let target_arg = target.to_str().unwrap();
+    let (ok, stdout, stderr) = app.cli(&["db", "backup", target_arg], None).await;
+    if crate::helpers::postgres_url().is_some() {
+        assert!(!ok && stderr.contains("pg_dump"), "{stderr}");
+        return;
+    }
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("backed up to"));
+    let bytes = std::fs::read(&target).unwrap();
+    assert!(bytes.starts_with(b"SQLite format 3\0"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // The copy is a working database: a CLI pointed at it finds the user.
+    let listed = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["user", "list", "--json"])
+        .current_dir(app.dir.path())
+        .env("TESSERA_DATABASE_URL", format!("sqlite://{target_arg}"))
+        .env("TESSERA_KEYS_DIR", app.dir.path().join("keys"))
+        .env_remove("TESSERA_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("\"bea\""));
+    let (again, _, stderr) = app.cli(&["db", "backup", target_arg], None).await;
+    assert!(!again && stderr.contains("exists already"), "{stderr}");
+}
+
+#[tokio::test]
+async fn json_logs_are_json_line_by_line_from_the_first_start_banner_on() {
+    let cli = Cli::new().await;
+    let mut command = tokio::process::Command::from(cli.command(&["serve"]));
+    command
+        .env("TESSERA_LISTEN", "127.0.0.1:0")
+        .env("TESSERA_LOG_FORMAT", "json")
+        .env_remove("TESSERA_ADMIN_PASSWORD")
+        .env("TESSERA_LOG", "info");
+    let lines = std::sync::Mutex::new(Vec::new());
+    let (_server, listen) = start(command, "tessera serve", Output::Stderr, |line| {
+        lines.lock().unwrap().push(line.to_string());
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        event["fields"]["listen"].as_str().map(str::to_string)
+    })
+    .await;
+    let lines = lines.into_inner().unwrap();
+    for line in lines.iter().filter(|l| !l.trim().is_empty()) {
+        assert!(!line.contains('\u{1b}'), "no colour codes: {line:?}");
+        let parsed: Result<serde_json::Value, _> = serde_json::from_str(line);
+        assert!(parsed.is_ok(), "not JSON: {line:?}");
+    }
+    let reply = reqwest::get(format!("http://{listen}/healthz"))
+        .await
+        .unwrap();
+    assert!(reply.status().is_success());
+}

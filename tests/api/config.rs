@@ -94,7 +94,10 @@ fn invalid_values_name_the_setting() {
         }
     }
     let err = Settings::load(None, env(&[("TESSERA_PASSWORD__ITERATIONS", "many")])).unwrap_err();
-    assert!(err.to_string().contains("iterations"), "{err}");
+    assert!(
+        err.to_string().contains("TESSERA_PASSWORD__ITERATIONS"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -263,4 +266,44 @@ fn defence_settings_come_from_their_variables_and_zero_is_warned_about() {
             .any(|w| w.contains("lockout.ip_threshold is 0")),
         "{warnings:?}"
     );
+}
+
+#[test]
+fn configuration_errors_name_the_key_or_variable_in_words_and_suggest_the_closest_key() {
+    let f = file("isuer = \"https://typo.example.com\"\n");
+    let err = Settings::load(Some(f.path()), env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`isuer`") && err.contains("did you mean `issuer`?"),
+        "{err}"
+    );
+    assert!(
+        err.contains(f.path().to_str().unwrap()),
+        "names the file: {err}"
+    );
+    let f = file("[lockout]\nthreshhold = 3\n");
+    let err = Settings::load(Some(f.path()), env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`lockout.threshhold`") && err.contains("`threshold`"),
+        "{err}"
+    );
+    let err = Settings::load(None, env(&[("TESSERA_LOCKOUT__THRESHOLD", "many")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("TESSERA_LOCKOUT__THRESHOLD"),
+        "names the variable: {err}"
+    );
+    assert!(err.contains("a whole number"), "{err}");
+    assert!(
+        !err.contains("i64") && !err.contains("u32") && !err.contains("src/"),
+        "{err}"
+    );
+    let err = Settings::load(None, env(&[("TESSERA_REGISTRATION__MODE", "sometimes")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("open, invite, closed"), "{err}");
 }
