@@ -353,6 +353,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// How long a request may take before it is answered 503, in seconds.
     pub request_timeout_secs: u64,
+    /// Address of the separate Prometheus listener serving `/metrics` (e.g. `127.0.0.1:9464`);
+    /// unset opens no extra port.
+    pub metrics_listen: Option<String>,
     /// One access-log line per request at info (method, path, status, latency); off logs
     /// requests at debug only.
     pub log_access: bool,
@@ -396,6 +399,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
             log_access: true,
+            metrics_listen: None,
             header_read_timeout_secs: 30,
             max_connections: 1024,
             shutdown_timeout_secs: 10,
@@ -609,6 +613,11 @@ impl Settings {
             .listen
             .parse()
             .map_err(|_| invalid("listen", "expected an address like 127.0.0.1:8080"))?;
+        if let Some(metrics) = &self.metrics_listen {
+            metrics.parse::<SocketAddr>().map_err(|_| {
+                invalid("metrics_listen", "expected an address like 127.0.0.1:9464")
+            })?;
+        }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres:")
             || self.database_url.starts_with("postgresql:"))

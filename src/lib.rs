@@ -34,6 +34,7 @@ pub mod domain;
 pub mod error;
 pub mod files;
 pub mod mail;
+pub mod metrics;
 pub mod oidc;
 pub mod render;
 pub mod services;

@@ -45,6 +45,7 @@ pub async fn open_services(config: Config, clock: SharedClock) -> anyhow::Result
 /// A server ready to run.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     mailer: Mailer,
 }
@@ -89,8 +90,18 @@ impl Application {
             discovery: Arc::from(discovery),
         };
         crate::cli::bootstrap::first_start(&state.services).await?;
+        let metrics_listener = match &state.config.settings.metrics_listen {
+            Some(address) => {
+                crate::metrics::install();
+                Some(TcpListener::bind(address).await.map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {address} (metrics_listen): {e}")
+                })?)
+            }
+            None => None,
+        };
         Ok(Application {
             listener,
+            metrics_listener,
             state,
             mailer,
         })
@@ -99,6 +110,14 @@ impl Application {
     /// The bound port (useful when listening on port 0).
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The bound port of the metrics listener, if `metrics_listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     /// The shared state (tests use it to reach the clock and database).
@@ -116,8 +135,16 @@ impl Application {
         tasks.push(tokio::spawn(crate::mail::run(
             self.state.services.clone(),
             self.mailer,
-            stop_rx,
+            stop_rx.clone(),
         )));
+        if let Some(listener) = self.metrics_listener {
+            tracing::info!(metrics_listen = %listener.local_addr()?, "serving Prometheus metrics at /metrics");
+            tasks.push(tokio::spawn(crate::web::ops::serve_metrics(
+                listener,
+                self.state.services.clone(),
+                stop_rx,
+            )));
+        }
         let router = crate::web::router(self.state.clone());
         tracing::info!(
             issuer = %self.state.config.issuer,

@@ -153,6 +153,7 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
+        let waited = std::time::Instant::now();
         let _permit = match self.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
@@ -169,9 +170,14 @@ impl PasswordHasher {
                     .map_err(|e| PasswordError::Hash(e.to_string()))?
             }
         };
-        tokio::task::spawn_blocking(work)
+        metrics::histogram!(crate::metrics::HASH_WAIT).record(waited.elapsed().as_secs_f64());
+        let running = metrics::gauge!(crate::metrics::HASHES_RUNNING);
+        running.increment(1.0);
+        let done = tokio::task::spawn_blocking(work)
             .await
-            .map_err(|e| PasswordError::Hash(e.to_string()))
+            .map_err(|e| PasswordError::Hash(e.to_string()));
+        running.decrement(1.0);
+        done
     }
 }
 

@@ -133,6 +133,7 @@ impl Services {
                 .map(|lock| Refusal::Locked(lock.locked_until - now));
         }
         if let Some(refusal) = refusal {
+            metrics::counter!(crate::metrics::SIGN_INS, "outcome" => "refused").increment(1);
             let mut event = Event::failure(EventType::SignIn)
                 .typed_username(typed)
                 .details(json!({ "method": "pwd", "reason": refusal.reason() }));

@@ -220,6 +220,7 @@ impl Services {
         if let Some(user) = &target.user {
             event = event.user(&user.id, &user.username);
         }
+        metrics::counter!(crate::metrics::SIGN_INS, "outcome" => "failure").increment(1);
         let now = self.now();
         let mut tx = self.db.write().await?;
         self.count_failure(&mut tx, caller, target, now).await?;
@@ -291,6 +292,7 @@ impl Services {
             });
         }
         self.clear_failures(&mut tx, &user.id, now).await?;
+        metrics::counter!(crate::metrics::SIGN_INS, "outcome" => "success").increment(1);
         let epoch = tx
             .find_user(&user.id)
             .await?

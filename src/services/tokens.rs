@@ -68,7 +68,7 @@ impl Services {
     ) -> Result<TokenResponse, OAuthError> {
         let caller = caller.as_actor(Actor::Client(client.id.clone()));
         let grant_type = params.require("grant_type")?;
-        match GrantType::parse(grant_type) {
+        let issued = match GrantType::parse(grant_type) {
             Some(GrantType::AuthorizationCode) => self.exchange_code(&caller, client, params).await,
             Some(GrantType::RefreshToken) => self.refresh(&caller, client, params).await,
             Some(GrantType::ClientCredentials) => {
@@ -80,7 +80,16 @@ impl Services {
                 ErrorCode::UnsupportedGrantType,
                 format!("grant_type '{grant_type}' is not supported"),
             )),
+        };
+        if issued.is_ok() {
+            metrics::counter!(
+                crate::metrics::TOKENS_ISSUED,
+                "grant_type" => grant_type.to_string(),
+                "alg" => self.config.settings.tokens.access_token_alg.as_str(),
+            )
+            .increment(1);
         }
+        issued
     }
 
     /// RFC 6749 §4.1.3: redeems a code for tokens. A second use of a code means it leaked:

@@ -25,6 +25,15 @@ pub struct KeyRow {
 }
 
 impl Tx {
+    /// When the newest signing key was made.
+    pub async fn newest_key_created_at(&mut self) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT MAX(created_at) FROM signing_keys")
+                .fetch_one(self.c())
+                .await?,
+        )
+    }
+
     /// Every key, oldest generation first.
     pub async fn list_keys(&mut self) -> StoreResult<Vec<KeyRow>> {
         Ok(sqlx::query_as(

@@ -34,6 +34,15 @@ pub struct MailRow {
 }
 
 impl Tx {
+    /// Unsent messages: how many, and when the oldest was queued.
+    pub async fn mail_backlog(&mut self) -> StoreResult<(i64, Option<i64>)> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*), MIN(created_at) FROM mail_outbox WHERE sent_at IS NULL",
+        )
+        .fetch_one(self.c())
+        .await?)
+    }
+
     /// Queues a message, due at once.
     pub async fn enqueue_mail(&mut self, mail: &NewMail, now: i64) -> StoreResult<()> {
         sqlx::query(

@@ -270,6 +270,11 @@ impl Db {
         Ok(true)
     }
 
+    /// Connections of the pool: open, and idle among them.
+    pub fn pool_state(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -16,6 +16,24 @@ use tracing::Level;
 use crate::error::{ErrorCause, ErrorPage};
 use crate::state::AppState;
 
+/// Counts each routed request by its route pattern (never the raw path, which would make a
+/// label per token or id) and status, and records its latency.
+pub async fn record_metrics(
+    route: axum::extract::MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let route = route.as_str().to_string();
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!(crate::metrics::HTTP_DURATION, "route" => route.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!(crate::metrics::HTTP_REQUESTS, "route" => route, "status" => status)
+        .increment(1);
+    response
+}
+
 /// Turns [`ErrorPage`] extensions into HTML pages and logs server-side causes.
 pub async fn render_error_pages(
     State(state): State<AppState>,

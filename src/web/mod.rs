@@ -160,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .merge(cross_origin)
+        .route_layer(axum::middleware::from_fn(middleware::record_metrics))
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

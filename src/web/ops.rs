@@ -62,3 +62,35 @@ pub async fn method_not_allowed() -> Response {
     )
         .into_response()
 }
+
+/// Serves `GET /metrics` (Prometheus text format) on the separate metrics listener until
+/// `stop` flips. The gauges read from the database are refreshed at each scrape.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    services: crate::services::Services,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .with_state(services);
+    let stopped = async move {
+        let _ = stop.changed().await;
+    };
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(stopped)
+        .await
+    {
+        tracing::warn!(error = %e, "the metrics listener stopped");
+    }
+}
+
+async fn metrics(State(services): State<crate::services::Services>) -> Response {
+    if let Err(e) = services.observe_gauges().await {
+        tracing::warn!(error = %e, "could not read the gauges for /metrics");
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::install().render(),
+    )
+        .into_response()
+}

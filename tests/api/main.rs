@@ -23,6 +23,7 @@ mod introspection;
 mod keys;
 mod login;
 mod logout;
+mod metrics;
 mod multinode;
 mod oidc_flow;
 mod ops;
