@@ -249,19 +249,20 @@ pub async fn run_user(command: UserCommand, services: &Services) -> anyhow::Resu
             say!("enabled {}", user.username);
         }
         UserCommand::Unlock { user } => {
-            let found = services.user(&user).await?;
-            let name = found.username;
-            let until = services.locked_until(&found.id).await?;
-            if services.unlock_user(&cli, &user).await? {
-                let until = until.map(crate::clock::format_time).unwrap_or_default();
-                say!("unlocked {name} (it was locked until {until})");
-            } else {
-                say!("{name} was not locked; its failed attempts are forgotten");
+            let (user, until) = services.unlock_user(&cli, &user).await?;
+            let name = user.username;
+            match until {
+                Some(until) => say!(
+                    "unlocked {name} (it was locked until {})",
+                    crate::clock::format_time(until)
+                ),
+                None => say!("{name} was not locked; its failed attempts are forgotten"),
             }
         }
         UserCommand::ResetMfa { user } => {
-            let name = services.user(&user).await?.username;
-            if services.reset_mfa(&cli, &user).await? {
+            let (user, had) = services.reset_mfa(&cli, &user).await?;
+            let name = user.username;
+            if had {
                 say!("removed the second factor of {name} (they were mailed)");
             } else {
                 say!("{name} had no second factor");

@@ -13,6 +13,7 @@ use crate::auth::device_cookie::DeviceCookie;
 use crate::auth::lockout::{ACCOUNT_WINDOW_SECS, IP_WINDOW_SECS, LockoutPolicy};
 use crate::auth::secret;
 use crate::clock::format_time;
+use crate::domain::User;
 use crate::store::{Tx, UserRow};
 
 /// Why a sign-in is refused before the password is even checked.
@@ -95,12 +96,20 @@ impl Services {
 
     /// Whether the address of `caller` is throttled: a refusal with the seconds to wait.
     pub(crate) async fn ip_refusal(&self, caller: &Caller) -> ServiceResult<Option<Refusal>> {
+        let mut tx = self.db.read().await?;
+        self.ip_refusal_in(&mut tx, caller, self.now()).await
+    }
+
+    async fn ip_refusal_in(
+        &self,
+        tx: &mut Tx,
+        caller: &Caller,
+        now: i64,
+    ) -> ServiceResult<Option<Refusal>> {
         let (Some(threshold), Some(ip)) = (self.lockout().ip_threshold(), caller.ip.as_deref())
         else {
             return Ok(None);
         };
-        let now = self.now();
-        let mut tx = self.db.read().await?;
         // The throttle lifts once the failure that reached the threshold leaves the window.
         let (count, reached_at) = tx
             .ip_failures(ip, now - IP_WINDOW_SECS, threshold - 1)
@@ -122,16 +131,17 @@ impl Services {
         target: &Target,
         typed: &str,
     ) -> ServiceResult<Option<Refusal>> {
-        let mut refusal = self.ip_refusal(caller).await?;
+        let now = self.now();
+        let mut tx = self.db.read().await?;
+        let mut refusal = self.ip_refusal_in(&mut tx, caller, now).await?;
         if refusal.is_none() && !target.known_device {
-            let now = self.now();
-            let mut tx = self.db.read().await?;
             refusal = tx
                 .find_lock(&target.subject)
                 .await?
                 .filter(|lock| lock.locked_until > now)
                 .map(|lock| Refusal::Locked(lock.locked_until - now));
         }
+        drop(tx);
         if let Some(refusal) = refusal {
             metrics::counter!(crate::metrics::SIGN_INS, "outcome" => "refused").increment(1);
             let mut event = Event::failure(EventType::SignIn)
@@ -250,45 +260,37 @@ impl Services {
         now: i64,
     ) -> ServiceResult<()> {
         tx.forget_subject_failures(user_id).await?;
-        if tx
-            .find_lock(user_id)
-            .await?
-            .is_some_and(|lock| lock.locked_until <= now)
-        {
-            tx.delete_lock(user_id, now).await?;
-        }
+        tx.delete_ended_lock(user_id, now).await?;
         Ok(())
     }
 
-    /// `tessera user unlock`: lifts the lock of an account and forgets its failures; true
-    /// when a lock was in force.
-    pub async fn unlock_user(&self, caller: &Caller, login: &str) -> ServiceResult<bool> {
+    /// `tessera user unlock`: lifts the lock of an account and forgets its failures. Returns
+    /// the account and when the lock in force would have ended (`None`: none was).
+    pub async fn unlock_user(
+        &self,
+        caller: &Caller,
+        login: &str,
+    ) -> ServiceResult<(User, Option<i64>)> {
         let user = self.user(login).await?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let was_locked = tx.delete_lock(&user.id, now).await?;
+        let until = tx
+            .find_lock(&user.id)
+            .await?
+            .map(|lock| lock.locked_until)
+            .filter(|until| *until > now);
+        tx.delete_lock(&user.id).await?;
         tx.forget_subject_failures(&user.id).await?;
         self.record(
             &mut tx,
             caller,
             Event::success(EventType::AccountUnlocked)
                 .user(&user.id, &user.username)
-                .details(json!({ "was_locked": was_locked })),
+                .details(json!({ "was_locked": until.is_some() })),
             now,
         )
         .await?;
         tx.commit().await?;
-        Ok(was_locked)
-    }
-
-    /// When the lock of an account ends, if one is in force.
-    pub async fn locked_until(&self, user_id: &str) -> ServiceResult<Option<i64>> {
-        let now = self.now();
-        let mut tx = self.db.read().await?;
-        Ok(tx
-            .find_lock(user_id)
-            .await?
-            .map(|lock| lock.locked_until)
-            .filter(|until| *until > now))
+        Ok((user, until))
     }
 }

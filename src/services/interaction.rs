@@ -3,6 +3,8 @@
 //! live here, apart from HTTP. The parked request is stored as JSON that tolerates fields
 //! added by later versions (they default when an older row is read).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::{ServiceResult, Services, convert};
 use crate::auth::secret;
 use crate::domain::Client;
@@ -20,6 +22,18 @@ pub struct Interaction {
     pub prior_session_id: Option<String>,
     /// When it was parked.
     pub created_at: i64,
+}
+
+/// Parked requests this process has seen: with the Clock's whole seconds, it orders requests
+/// that arrive within one second.
+static ARRIVALS: AtomicU64 = AtomicU64::new(0);
+
+/// A key that sorts parked requests by arrival (oldest first): the second, then the count.
+fn arrival_key(now: i64) -> String {
+    format!(
+        "{now:016x}{:016x}",
+        ARRIVALS.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl Services {
@@ -44,7 +58,7 @@ impl Services {
             created_at: now,
             expires_at: now + self.config.settings.session.request_ttl_secs,
         };
-        tx.insert_interaction(&row, ip).await?;
+        tx.insert_interaction(&row, (ip, &arrival_key(now))).await?;
         let settings = &self.config.settings.session;
         if let Some(ip) = ip {
             tx.trim_interactions(Some(ip), settings.pending_requests_per_ip)

@@ -10,7 +10,6 @@ use super::defence::Refusal;
 use super::sign_in::{Completion, SignedIn};
 use super::{Actor, Caller, ServiceError, ServiceResult, Services, convert};
 use crate::auth::one_time_codes::{self, RECOVERY_CODES};
-use crate::auth::password::Verified;
 use crate::auth::secret;
 use crate::auth::session::Authentication;
 use crate::domain::User;
@@ -81,6 +80,17 @@ impl From<crate::store::StoreError> for FactorError {
     fn from(e: crate::store::StoreError) -> Self {
         FactorError::Service(e.into())
     }
+}
+
+/// How a set-up during sign-in went.
+#[derive(Debug)]
+pub enum SignInEnrolment {
+    /// Done: the sign-in, and the recovery codes to show once.
+    Done(Box<SignedIn>, Vec<String>),
+    /// The confirming code is not right.
+    WrongCode,
+    /// No session waits for a second factor: sign in again.
+    NoSession,
 }
 
 /// Which kind of code was accepted.
@@ -304,6 +314,7 @@ impl Services {
             .accept_code(&mut tx, &user.id, &attempt.code, now)
             .await?;
         let Some(accepted) = accepted else {
+            metrics::counter!(crate::metrics::SIGN_INS, "outcome" => "failure").increment(1);
             let failures = tx.add_factor_failure(&current.session.id).await?;
             let ended = failures >= MAX_CODE_FAILURES;
             self.record(
@@ -362,7 +373,6 @@ impl Services {
                     interaction: attempt.interaction,
                     rehash: None,
                     device_cookie: attempt.device_cookie,
-                    notify_new_device: true,
                 },
             )
             .await?)
@@ -370,21 +380,20 @@ impl Services {
 
     /// Sets up TOTP during a sign-in that demands it (a role requires it, or a client asked
     /// for two factors): the confirming code is the second factor, so the sign-in completes
-    /// with two factors. Returns the sign-in and the recovery codes to show once; `Ok(None)`
-    /// when the code is not right.
+    /// with two factors.
     pub async fn enrol_during_sign_in(
         &self,
         caller: &Caller,
         attempt: FactorAttempt,
-    ) -> Result<Option<(SignedIn, Vec<String>)>, FactorError> {
+    ) -> ServiceResult<SignInEnrolment> {
         let Some(current) = self.factor_session(attempt.cookie.as_deref()).await? else {
-            return Err(FactorError::NoSession);
+            return Ok(SignInEnrolment::NoSession);
         };
         let Some(codes) = self
             .confirm_totp(caller, &current.user, &attempt.code)
             .await?
         else {
-            return Ok(None);
+            return Ok(SignInEnrolment::WrongCode);
         };
         let signed_in = self
             .complete_sign_in(
@@ -397,11 +406,10 @@ impl Services {
                     interaction: attempt.interaction,
                     rehash: None,
                     device_cookie: attempt.device_cookie,
-                    notify_new_device: true,
                 },
             )
             .await?;
-        Ok(Some((signed_in, codes)))
+        Ok(SignInEnrolment::Done(Box::new(signed_in), codes))
     }
 
     /// Turns TOTP off after the password and a current code prove the owner; recovery codes
@@ -413,21 +421,12 @@ impl Services {
         password: String,
         code: &str,
     ) -> ServiceResult<bool> {
-        let hash = {
-            let mut tx = self.db.read().await?;
-            tx.find_user(&user.id).await?.map(|u| u.password_hash)
-        };
-        let verified = self.passwords.verify(password, hash).await;
-        if verified == Verified::Busy {
-            return Err(ServiceError::Unavailable(
-                "too many password checks at once".into(),
-            ));
-        }
+        let password_right = self.proves_password(&user.id, password).await?;
         let owner = caller.as_actor(Actor::User(user.id.clone()));
         let now = self.now();
         let mut tx = self.db.write().await?;
         // Only an authenticator code turns it off (a recovery code typed here is not spent).
-        let proven = matches!(verified, Verified::Yes | Verified::YesRehashed(_))
+        let proven = password_right
             && one_time_codes::is_totp_shaped(code)
             && self.accept_code(&mut tx, &user.id, code, now).await? == Some(Accepted::Totp);
         if !proven {
@@ -463,9 +462,9 @@ impl Services {
     }
 
     /// `tessera user reset-mfa`: removes a user's second factor (they set up a new one at
-    /// their next sign-in if a role demands it); audited and mailed. False when there was
-    /// none.
-    pub async fn reset_mfa(&self, caller: &Caller, login: &str) -> ServiceResult<bool> {
+    /// their next sign-in if a role demands it); audited and mailed. Returns the account and
+    /// whether it had one.
+    pub async fn reset_mfa(&self, caller: &Caller, login: &str) -> ServiceResult<(User, bool)> {
         let user = self.user(login).await?;
         let now = self.now();
         let mut tx = self.db.write().await?;
@@ -490,7 +489,7 @@ impl Services {
             .await?;
         }
         tx.commit().await?;
-        Ok(had)
+        Ok((user, had))
     }
 
     /// Queues a short security notice to the owner.

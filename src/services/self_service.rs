@@ -58,16 +58,22 @@ fn trimmed(value: Option<String>) -> Option<String> {
 }
 
 impl Services {
-    /// Checks `password` against the session user's stored hash (same work when wrong).
-    async fn proves_password(&self, user_id: &str, password: String) -> ServiceResult<bool> {
+    /// Checks `password` against the session user's stored hash (same work when wrong). A
+    /// full hashing queue is "try again", never "wrong password".
+    pub(crate) async fn proves_password(
+        &self,
+        user_id: &str,
+        password: String,
+    ) -> ServiceResult<bool> {
         let stored = {
             let mut tx = self.db.read().await?;
             tx.find_user(user_id).await?.map(|u| u.password_hash)
         };
-        Ok(matches!(
-            self.passwords.verify(password, stored).await,
-            Verified::Yes | Verified::YesRehashed(_)
-        ))
+        match self.passwords.verify(password, stored).await {
+            Verified::Yes | Verified::YesRehashed(_) => Ok(true),
+            Verified::No => Ok(false),
+            Verified::Busy => Err(crate::auth::password::PasswordError::Busy.into()),
+        }
     }
 
     /// Saves the display name, language and time zone.

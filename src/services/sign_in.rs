@@ -50,8 +50,6 @@ pub struct Completion {
     pub rehash: Option<String>,
     /// The browser's device cookie.
     pub device_cookie: Option<String>,
-    /// Mail the owner when the browser is not a known device of the account.
-    pub notify_new_device: bool,
 }
 
 /// Where the browser goes after signing in.
@@ -190,7 +188,6 @@ impl Services {
                     interaction: attempt.interaction,
                     rehash,
                     device_cookie: attempt.device_cookie,
-                    notify_new_device: true,
                 },
             )
             .await?;
@@ -247,7 +244,6 @@ impl Services {
             interaction,
             rehash,
             device_cookie,
-            notify_new_device,
         } = completion;
         let previous = self.find_session(previous_cookie.as_deref()).await?;
         let now = self.now();
@@ -301,7 +297,7 @@ impl Services {
         let key = self.device_key()?;
         let device = DeviceCookie::parse(device_cookie.as_deref());
         let new_device = !device.knows(&key, &user.id, epoch);
-        if new_device && notify_new_device {
+        if new_device {
             self.mail_new_device(&mut tx, &caller, &user, now).await?;
         }
         self.record(

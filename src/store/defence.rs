@@ -122,16 +122,22 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Removes the lock of `subject`, if any; true when one was in force at `now`.
-    pub async fn delete_lock(&mut self, subject: &str, now: i64) -> StoreResult<bool> {
-        let active = self
-            .find_lock(subject)
-            .await?
-            .is_some_and(|l| l.locked_until > now);
+    /// Forgets the lock of `subject` if it has ended by `now` (a lock in force stays).
+    pub async fn delete_ended_lock(&mut self, subject: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM lockouts WHERE subject = $1 AND locked_until <= $2")
+            .bind(subject)
+            .bind(now)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes the lock of `subject`, in force or not.
+    pub async fn delete_lock(&mut self, subject: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM lockouts WHERE subject = $1")
             .bind(subject)
             .execute(self.c())
             .await?;
-        Ok(active)
+        Ok(())
     }
 }

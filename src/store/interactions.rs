@@ -23,10 +23,11 @@ pub struct InteractionRow {
 
 impl Tx {
     /// Parks a request.
+    /// `ip` is the address it came from; `seq` sorts requests by arrival (oldest first).
     pub async fn insert_interaction(
         &mut self,
         row: &InteractionRow,
-        ip: Option<&str>,
+        (ip, seq): (Option<&str>, &str),
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO interactions (id, client_id, request, prior_session_id, created_at, expires_at, ip, seq) \
@@ -39,8 +40,7 @@ impl Tx {
         .bind(row.created_at)
         .bind(row.expires_at)
         .bind(ip)
-        // Arrival order, finer than the seconds of created_at, for trimming the oldest.
-        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(seq)
         .execute(self.c())
         .await?;
         Ok(())

@@ -155,12 +155,18 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/static/tessera.css", get(ops::stylesheet))
         .route("/static/form_post.js", get(ops::form_post_script));
-    protocol
+    let routes = protocol
         .merge(pages)
         .merge(ops)
         .method_not_allowed_fallback(ops::method_not_allowed)
-        .merge(cross_origin)
-        .route_layer(axum::middleware::from_fn(middleware::record_metrics))
+        .merge(cross_origin);
+    // Per-request labels cost an allocation or two: paid only when metrics are served.
+    let routes = if state.config.settings.metrics_listen.is_some() {
+        routes.route_layer(axum::middleware::from_fn(middleware::record_metrics))
+    } else {
+        routes
+    };
+    routes
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::login::{refusal_message, refusal_secs, with_retry_after};
 use crate::error::AppError;
 use crate::services::Caller;
-use crate::services::second_factor::{FactorAttempt, FactorError};
+use crate::services::second_factor::{FactorAttempt, FactorError, SignInEnrolment};
 use crate::state::AppState;
 use crate::web::csrf::CheckedForm;
 use crate::web::html::form_page;
@@ -172,10 +172,10 @@ pub async fn enrol(
     match state
         .services
         .enrol_during_sign_in(&caller, attempt(&state, &jar, &params))
-        .await
+        .await?
     {
-        Ok(Some((signed_in, codes))) => {
-            let (jar, next) = session::signed_in(&state, jar, signed_in);
+        SignInEnrolment::Done(signed_in, codes) => {
+            let (jar, next) = session::signed_in(&state, jar, *signed_in);
             render(
                 &state,
                 jar,
@@ -187,7 +187,7 @@ pub async fn enrol(
                 }),
             )
         }
-        Ok(None) => {
+        SignInEnrolment::WrongCode => {
             let error = "That code is not right. Check that the app shows the Tessera entry you just added, and type its current code.".to_string();
             step_page(
                 &state,
@@ -198,10 +198,6 @@ pub async fn enrol(
             )
             .await
         }
-        Err(FactorError::NoSession) => Ok(login_again(interaction)),
-        Err(FactorError::Service(e)) => Err(e.into()),
-        Err(other) => Err(AppError::from(crate::services::ServiceError::Internal(
-            anyhow::anyhow!("unexpected set-up outcome: {other}"),
-        ))),
+        SignInEnrolment::NoSession => Ok(login_again(interaction)),
     }
 }
