@@ -178,7 +178,7 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
         ))
-        .layer(headers::security_headers())
+        .layer(headers::security_headers(state.config.secure_cookies))
         .layer(middleware::trace_layer(state.config.settings.log_access))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             middleware::panic_response,

@@ -10,6 +10,7 @@ mod smtp;
 mod accounts;
 mod audit;
 mod authorize_errors;
+mod behind_nginx;
 mod browser;
 mod browser_accounts;
 mod browser_two_factor;

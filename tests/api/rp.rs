@@ -102,7 +102,16 @@ impl Rp {
 
     /// Discovers the provider for an existing client.
     pub async fn discover(app: &TestApp, client_id: String, secret: Option<String>) -> Rp {
-        let http = http_client();
+        Rp::discover_with(app, client_id, secret, http_client()).await
+    }
+
+    /// Discovers the provider for an existing client, calling it through `http`.
+    pub async fn discover_with(
+        app: &TestApp,
+        client_id: String,
+        secret: Option<String>,
+        http: openidconnect::reqwest::Client,
+    ) -> Rp {
         let metadata = CoreProviderMetadata::discover_async(
             IssuerUrl::new(app.address.clone()).unwrap(),
             &http,
