@@ -375,7 +375,6 @@ impl Services {
         Ok(tx.list_roles().await?)
     }
 
-    /// Deletes a role; users and clients lose it.
     /// Deletes a custom role; returns how many users and clients lost it. The built-in
     /// roles stay.
     pub async fn delete_role(&self, caller: &Caller, name: &str) -> ServiceResult<(u64, u64)> {
@@ -415,6 +414,7 @@ impl Services {
                 )
                 .await?;
                 tx.commit().await?;
+                self.clients_changed();
                 Ok((users, clients))
             },
         )

@@ -75,10 +75,7 @@ impl Services {
             Ok(id) => id,
             Err(error) => return Ok(untrusted(error)),
         };
-        let client = {
-            let mut tx = self.db.read().await?;
-            tx.find_client(client_id).await?.map(convert::client)
-        };
+        let client = self.cached_client(client_id).await?;
         let Some(client) = client else {
             return Ok(AuthorizeOutcome::Untrusted(OAuthError::invalid_request(
                 "unknown client_id",

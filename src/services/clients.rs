@@ -7,7 +7,7 @@ use super::{Caller, ServiceError, ServiceResult, Services, accounts, convert};
 use crate::auth::secret;
 use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, SigningAlg};
 use crate::oidc::scopes;
-use crate::store::Tx;
+use crate::store::{StoreResult, Tx};
 
 /// What a new client needs.
 #[derive(Debug, Clone, Default)]
@@ -208,6 +208,38 @@ impl Services {
         .await
     }
 
+    /// The registered client `id` as this node last read it, at most a few seconds ago
+    /// ([`super::CLIENT_CACHE_SECS`]); `None` when there is no such client.
+    pub(crate) async fn cached_client(&self, id: &str) -> StoreResult<Option<Client>> {
+        match self.clients.get(id, self.now()) {
+            Some(client) => Ok(Some(client)),
+            None => self.fresh_client(id).await,
+        }
+    }
+
+    /// The registered client `id` read from the database now (and kept for the next ask).
+    pub(crate) async fn fresh_client(&self, id: &str) -> StoreResult<Option<Client>> {
+        let client = {
+            let mut tx = self.db.read().await?;
+            tx.find_client(id).await?.map(convert::client)
+        };
+        if let Some(client) = &client {
+            let now = self.now();
+            self.clients.insert(
+                id.to_string(),
+                client.clone(),
+                now + super::CLIENT_CACHE_SECS,
+                now,
+            );
+        }
+        Ok(client)
+    }
+
+    /// Forgets the clients this node read, after it changed one.
+    pub(crate) fn clients_changed(&self) {
+        self.clients.clear();
+    }
+
     /// A client by id.
     pub async fn client(&self, id: &str) -> ServiceResult<Client> {
         let mut tx = self.db.read().await?;
@@ -259,6 +291,7 @@ impl Services {
                 )
                 .await?;
                 tx.commit().await?;
+                self.clients_changed();
                 Ok(secret)
             },
         )
@@ -284,6 +317,7 @@ impl Services {
                 )
                 .await?;
                 tx.commit().await?;
+                self.clients_changed();
                 Ok(())
             },
         )

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
+mod cache;
 pub mod clients;
 mod convert;
 pub mod defence;
@@ -33,12 +34,16 @@ use std::sync::Arc;
 pub use audit::{Actor, Caller};
 pub use error::{ServiceError, ServiceResult};
 
+use cache::ExpiringCache;
+
 use crate::auth::password::PasswordHasher;
 use crate::auth::password_policy::PasswordPolicy;
 use crate::auth::session::SessionPolicy;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::domain::Client;
 use crate::oidc::Provider;
+use crate::oidc::tokens::AccessTokenClaims;
 use crate::signing::KeyRing;
 use crate::store::Db;
 
@@ -53,7 +58,21 @@ pub struct Services {
     provider: Provider,
     policy: PasswordPolicy,
     config: Arc<Config>,
+    /// Clients by id, each kept [`CLIENT_CACHE_SECS`]: read on every token request, changed
+    /// rarely. A change made here clears it at once; one made on another node (or by the
+    /// CLI) is seen when the entry expires.
+    clients: Arc<ExpiringCache<String, Client>>,
+    /// Access tokens whose signature and claims were checked, by SHA-256 of the token, kept
+    /// until they expire: the same token presented again (introspection, userinfo) skips the
+    /// signature check, never the liveness read that makes revocation take effect.
+    verified_tokens: Arc<ExpiringCache<[u8; 32], Arc<AccessTokenClaims>>>,
 }
+
+/// How long a node trusts a client it read, so that a change made elsewhere takes effect
+/// on every node within five seconds (the clock counts whole seconds).
+const CLIENT_CACHE_SECS: i64 = 4;
+/// Clients and verified tokens kept at most (a few MiB of memory at most).
+const CACHE_CAPACITY: usize = 4096;
 
 impl Services {
     /// Wires the use cases to their dependencies.
@@ -82,6 +101,8 @@ impl Services {
             passwords,
             provider,
             config,
+            clients: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
+            verified_tokens: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
         }
     }
 

@@ -99,6 +99,7 @@ impl Services {
                 )
                 .await?;
                 tx.commit().await?;
+                self.clients_changed();
                 Ok(changed)
             },
         )

@@ -123,15 +123,11 @@ impl Services {
         let (hint, client_id) =
             end_session::requested_client(params, &self.keys, &self.config.issuer)?;
         let client = match &client_id {
-            Some(id) => {
-                let mut tx = self.db.read().await?;
-                Some(
-                    tx.find_client(id)
-                        .await?
-                        .map(convert::client)
-                        .ok_or_else(|| OAuthError::invalid_request("unknown client_id"))?,
-                )
-            }
+            Some(id) => Some(
+                self.cached_client(id)
+                    .await?
+                    .ok_or_else(|| OAuthError::invalid_request("unknown client_id"))?,
+            ),
             None => None,
         };
         end_session::validate(params, hint, client_id, client.as_ref())

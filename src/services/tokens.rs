@@ -4,6 +4,8 @@
 //! exchange consumes its code and records `code_redeemed` in one transaction. Every refusal
 //! of a caller is audited, merged per address and minute when the caller proved nothing.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use super::audit::{Event, EventType};
@@ -27,16 +29,17 @@ impl Services {
         if credentials.client_id.len() > 256 {
             return Err(client_auth::invalid_client(credentials.via_basic));
         }
-        let client = {
-            let mut tx = self.db.read().await?;
-            tx.find_client(&credentials.client_id)
-                .await?
-                .map(convert::client)
-        };
-        let authenticated = match &client {
+        let check = |client: &Option<Client>| match client {
             Some(client) => client_auth::authenticate(client, &credentials),
             None => Err(client_auth::invalid_client(credentials.via_basic)),
         };
+        let mut client = self.cached_client(&credentials.client_id).await?;
+        let mut authenticated = check(&client);
+        // A secret rotated on another node, or by the CLI, works here at once.
+        if client.is_some() && authenticated.is_err() {
+            client = self.fresh_client(&credentials.client_id).await?;
+            authenticated = check(&client);
+        }
         match (client, authenticated) {
             (Some(client), Ok(())) => Ok(client),
             (found, Err(error)) => {
@@ -300,9 +303,22 @@ impl Services {
         )
     }
 
+    /// An access token of ours with a valid signature and claims, unexpired; from the cache
+    /// when this node checked the very same token before.
+    fn verified_access_token(&self, token: &str) -> Result<Arc<AccessTokenClaims>, OAuthError> {
+        let key = secret::digest(token);
+        let now = self.now();
+        if let Some(at) = self.verified_tokens.get(&key, now) {
+            return Ok(at);
+        }
+        let at = Arc::new(self.provider.verify_access_token(token)?);
+        self.verified_tokens.insert(key, at.clone(), at.exp, now);
+        Ok(at)
+    }
+
     /// A valid access token of ours whose grant is live and which was not revoked.
-    pub async fn access_token(&self, token: &str) -> Result<AccessTokenClaims, OAuthError> {
-        let at = self.provider.verify_access_token(token)?;
+    pub async fn access_token(&self, token: &str) -> Result<Arc<AccessTokenClaims>, OAuthError> {
+        let at = self.verified_access_token(token)?;
         let mut tx = self.db.read().await?;
         let live = tx
             .access_token_is_live(at.grant_id.as_deref(), &at.jti, self.now())
@@ -319,7 +335,7 @@ impl Services {
     async fn find_access_token(
         &self,
         token: &str,
-    ) -> Result<Option<AccessTokenClaims>, OAuthError> {
+    ) -> Result<Option<Arc<AccessTokenClaims>>, OAuthError> {
         if token.split('.').count() != 3 {
             return Ok(None);
         }
@@ -340,7 +356,7 @@ impl Services {
             tx.find_refresh_token(&secret::hash(token)).await?
         };
         if let Some(row) = refresh {
-            return Ok(Found::Refresh(row));
+            return Ok(Found::Refresh(Box::new(row)));
         }
         if refresh_first && let Some(at) = self.find_access_token(token).await? {
             return Ok(Found::Access(at));
@@ -458,7 +474,7 @@ impl Services {
 
     /// OpenID Connect Core §5.3: the claims released by a user access token's scopes.
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
-        let at = self.provider.verify_access_token(token)?;
+        let at = self.verified_access_token(token)?;
         if at.grant_id.is_none() {
             return Err(OAuthError::invalid_token(
                 "this token was not issued for a user",
@@ -492,8 +508,8 @@ impl Services {
 
 /// What a presented token turned out to be.
 enum Found {
-    Access(AccessTokenClaims),
-    Refresh(RefreshRow),
+    Access(Arc<AccessTokenClaims>),
+    Refresh(Box<RefreshRow>),
     Nothing,
 }
 

@@ -152,3 +152,71 @@ async fn nodes_starting_together_share_one_schema_and_one_key_per_algorithm() {
         "node B publishes the key node A made"
     );
 }
+
+#[tokio::test]
+async fn a_client_changed_on_one_node_takes_effect_on_every_node_within_five_seconds() {
+    let a = spawn_app().await;
+    let b = a.second_node().await;
+    let rp = Rp::register(&a, spec("Changing App")).await;
+    let grant = [("grant_type", "client_credentials")];
+    let (status, body) = token_request(&b, &rp, &grant).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let cli = tessera::services::Caller::cli();
+    let new_secret = a
+        .state
+        .services
+        .rotate_client_secret(&cli, &rp.client_id)
+        .await
+        .unwrap();
+    let rotated = Rp {
+        secret: Some(new_secret),
+        ..Rp::discover(&a, rp.client_id.clone(), None).await
+    };
+    for node in [&a, &b] {
+        let (status, body) = token_request(node, &rotated, &grant).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the new secret works at once: {body}"
+        );
+    }
+    let (status, _) = token_request(&a, &rp, &grant).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old secret stops at once where it changed"
+    );
+    b.clock.advance(5);
+    let (status, _) = token_request(&b, &rp, &grant).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "and everywhere within 5 s"
+    );
+
+    a.state
+        .services
+        .delete_client(&cli, &rp.client_id)
+        .await
+        .unwrap();
+    let (status, body) = token_request(&a, &rotated, &grant).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "deleted where it changed: {body}"
+    );
+    b.clock.advance(5);
+    let (status, body) = token_request(&b, &rotated, &grant).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "deleted everywhere within 5 s: {body}"
+    );
+    let authorize = b.get(rotated.authorize(&[], &[]).url.as_str()).await;
+    assert_eq!(
+        authorize.status(),
+        StatusCode::BAD_REQUEST,
+        "and its authorization requests are refused"
+    );
+}
