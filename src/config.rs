@@ -74,6 +74,9 @@ pub struct PasswordSettings {
     /// How many password checks may wait for a hashing slot; beyond that a sign-in is
     /// answered 429 at once instead of queueing without bound.
     pub max_queued: usize,
+    /// Nice value (0–19) of the hashing threads: above 0, requests that need no hash go
+    /// first when the CPU is short, and sign-ins get what is left.
+    pub niceness: u8,
     /// Fewest characters of a new password (NIST SP 800-63B-4: 15 for a single factor).
     pub min_length: usize,
     /// Lowest zxcvbn strength score (0–4) of a new password.
@@ -88,6 +91,7 @@ impl Default for PasswordSettings {
             parallelism: 1,
             max_concurrent: 4,
             max_queued: 64,
+            niceness: 15,
             min_length: 15,
             min_score: 3,
         }
@@ -704,6 +708,9 @@ impl Settings {
         }
         if !(8..=128).contains(&self.password.min_length) {
             return Err(invalid("password.min_length", "must be between 8 and 128"));
+        }
+        if self.password.niceness > 19 {
+            return Err(invalid("password.niceness", "must be between 0 and 19"));
         }
         if self.password.min_score > 4 {
             return Err(invalid("password.min_score", "must be between 0 and 4"));

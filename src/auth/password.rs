@@ -87,7 +87,7 @@ impl PasswordHasher {
         let dummy = hash_blocking(&params, &crate::auth::secret::generate())?;
         Ok(Self {
             params,
-            threads: HashingThreads::start(settings.max_concurrent)?,
+            threads: HashingThreads::start(settings.max_concurrent, settings.niceness)?,
             permits: Arc::new(Semaphore::new(settings.max_concurrent)),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_queued: settings.max_queued,
@@ -194,14 +194,12 @@ struct HashingThreads {
 }
 
 impl HashingThreads {
-    /// Nice value of the hashing threads: 15 gives them about a thirtieth of the CPU share
-    /// of a normal thread when both want it, and all of it when nothing else does. Measured
-    /// on one core with 8 connections signing in: discovery's p99 fell from 26 ms (no nice)
-    /// to 6.6 ms at nice 10 and 4.2 ms at 15; 19 gained little more (3.8 ms) and starved
-    /// sign-ins while other requests kept the core busy.
-    const NICENESS: i32 = 15;
-
-    fn start(count: usize) -> Result<Self, PasswordError> {
+    /// Starts `count` threads at nice `niceness`. At 15 a hashing thread gets about a
+    /// thirtieth of the CPU share of a normal thread when both want it, and all of it when
+    /// nothing else does. Measured on one core with 8 connections signing in while wrk
+    /// asked for discovery: p99 of discovery 26 ms at 0, 6.6 ms at 10, 4.2 ms at 15 and
+    /// 3.8 ms at 19, while those sign-ins went from about 18/s to 9, 4 and 2 a second.
+    fn start(count: usize, niceness: u8) -> Result<Self, PasswordError> {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(std::sync::Mutex::new(queue));
         for n in 0..count.max(1) {
@@ -209,7 +207,7 @@ impl HashingThreads {
             std::thread::Builder::new()
                 .name(format!("tessera-hash-{n}"))
                 .spawn(move || {
-                    lower_this_threads_priority(Self::NICENESS);
+                    lower_this_threads_priority(niceness);
                     loop {
                         let job = match queue.lock() {
                             Ok(queue) => queue.recv(),
@@ -244,12 +242,12 @@ impl HashingThreads {
 
 /// Gives the calling thread (only it: Linux keeps a nice value per thread) a lower CPU
 /// priority. A failure leaves the priority as it was, which is merely less fair.
-fn lower_this_threads_priority(niceness: i32) {
+fn lower_this_threads_priority(niceness: u8) {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority take plain integers and touch no memory of ours.
     unsafe {
         let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, niceness);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, i32::from(niceness));
     }
 }
 
@@ -311,6 +309,18 @@ mod tests {
             other => panic!("expected a rehash, got {other:?}"),
         }
         assert_eq!(new.verify("anything".into(), None).await, Verified::No);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashes_run_on_threads_of_lower_priority() {
+        let threads = HashingThreads::start(2, 7).unwrap();
+        // SAFETY: plain integer calls about the calling thread.
+        let niceness = threads
+            .run(|| unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) })
+            .await
+            .unwrap();
+        assert_eq!(niceness, 7);
     }
 
     #[tokio::test]
