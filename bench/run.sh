@@ -141,40 +141,40 @@ if [ "$PIN" = 1 ]; then pin_server "$all_cpus"; fi
 load_cpus=$all_cpus run "code flow, unpinned (3 requests/op)" code_flow.lua /authorize 3 "$FLOWS" "$FLOWS"
 if [ "$PIN" = 1 ]; then pin_server "$server_cpus"; fi
 
+# discovery_beside LABEL SCRIPT CONNECTIONS OUT DISCOVERY_CONNECTIONS [DURATION]: measures
+# discovery while SCRIPT posts to /login with CONNECTIONS in the background (wrk output in OUT).
+discovery_beside() {
+  local label=$1 script=$2 connections=$3 out=$4 discovery=$5 duration=${6:-$DURATION}
+  login_form
+  load -t1 -c"$connections" -d"$duration" --latency -s "$here/$script" "$BASE/login" >"$work/$out" &
+  local background=$!
+  DURATION=$duration run "$label" "" /.well-known/openid-configuration 1 1 "$discovery"
+  wait "$background"
+}
+# rate OUT: requests/s and the count of answers other than 2xx/3xx of a background run.
+rate() { awk '/Requests\/sec/{r=$2} /Non-2xx or 3xx/{n=$NF} END{printf "%9.0f req/s  (non-2xx/3xx: %s", r, n+0}' "$work/$1"; }
+
 # Discovery while 8 connections sign in with the right password (one argon2 hash each).
-login_form
-load -t1 -c8 -d"$DURATION" --latency -s "$here/sign_in.lua" "$BASE/login" >"$work/sign-in.txt" &
-signing_in=$!
-run "discovery while 8 sign in"      ""                     /.well-known/openid-configuration 1 1 8
-wait "$signing_in"
-printf '%-36s %9.0f req/s  (non-2xx/3xx: %s)\n' "sign-ins meanwhile" \
-  "$(awk '/Requests\/sec/{print $2}' "$work/sign-in.txt")" "$(awk '/Non-2xx or 3xx/{print $NF}' "$work/sign-in.txt")"
+discovery_beside "discovery while 8 sign in" sign_in.lua 8 sign-in.txt 8
+printf '%-36s %s)\n' "sign-ins meanwhile" "$(rate sign-in.txt)"
 
 # Discovery while a script guesses passwords on /login with 16 connections (account lock and
 # address throttling as shipped: most guesses are answered 429 before any hashing).
-login_form
-load -t1 -c16 -d"$DURATION" --latency -s "$here/guess.lua" "$BASE/login" >"$work/guess.txt" &
-guesses=$!
-run "discovery during a guessing flood" ""                  /.well-known/openid-configuration 1 1 16
-wait "$guesses"
-printf '%-36s %9.0f req/s  (answers other than 2xx/3xx: %s, i.e. 401 and 429)\n' "guessing flood on /login" \
-  "$(awk '/Requests\/sec/{print $2}' "$work/guess.txt")" "$(awk '/Non-2xx or 3xx/{print $NF}' "$work/guess.txt")"
+discovery_beside "discovery during a guessing flood" guess.lua 16 guess.txt 16
+printf '%-36s %s, i.e. 401 and 429)\n' "guessing flood on /login" "$(rate guess.txt)"
 
 # A password flood with account locks and address throttling off, so every guess reaches
 # argon2: resident memory before, at its peak and a while after, and discovery's p99 during it.
 FLOOD=${FLOOD:-20s}
 SETTLE=${SETTLE:-30}
 stop_server
+# The guessing flood above locked the account; a lock stays until it ends or is lifted.
+"$BENCH_BIN" user unlock admin >/dev/null
 start_server TESSERA_LOCKOUT__THRESHOLD=0 TESSERA_LOCKOUT__IP_THRESHOLD=0
-login_form
 before=$(rss VmRSS)
-load -t1 -c64 -d"$FLOOD" --latency -s "$here/guess.lua" "$BASE/login" >"$work/flood.txt" &
-flood=$!
-DURATION=$FLOOD run "discovery during a hashing flood" "" /.well-known/openid-configuration 1 1 8
-wait "$flood"
+discovery_beside "discovery during a hashing flood" guess.lua 64 flood.txt 8 "$FLOOD"
 peak=$(rss VmHWM)
 sleep "$SETTLE"
 after=$(rss VmRSS)
-printf '%-36s %9.0f req/s  RSS %s MB before, peak %s MB, %s MB %ss after (non-2xx/3xx: %s)\n' \
-  "hashing flood on /login (64 conn)" "$(awk '/Requests\/sec/{print $2}' "$work/flood.txt")" \
-  "$before" "$peak" "$after" "$SETTLE" "$(awk '/Non-2xx or 3xx/{print $NF}' "$work/flood.txt")"
+printf '%-36s %s); RSS %s MB before, peak %s MB, %s MB %ss after\n' \
+  "hashing flood on /login (64 conn)" "$(rate flood.txt)" "$before" "$peak" "$after" "$SETTLE"

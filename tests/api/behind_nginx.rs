@@ -161,29 +161,25 @@ fn start_nginx(binary: &Path, tessera_port: u16, https_port: u16, http_port: u16
         ),
     )
     .unwrap();
-    let check = Command::new(binary)
-        .arg("-t")
-        .arg("-q")
-        .arg("-p")
-        .arg(path)
-        .arg("-e")
-        .arg(path.join("error.log"))
-        .arg("-c")
-        .arg(path.join("nginx.conf"))
-        .output()
-        .expect("nginx -t runs");
+    // Everything nginx reads or writes stays in this folder.
+    let nginx = || {
+        let mut command = Command::new(binary);
+        command
+            .arg("-p")
+            .arg(path)
+            .arg("-e")
+            .arg(path.join("error.log"))
+            .arg("-c")
+            .arg(path.join("nginx.conf"));
+        command
+    };
+    let check = nginx().args(["-t", "-q"]).output().expect("nginx -t runs");
     assert!(
         check.status.success(),
         "nginx accepts the documented configuration: {}",
         String::from_utf8_lossy(&check.stderr)
     );
-    let child = Command::new(binary)
-        .arg("-p")
-        .arg(path)
-        .arg("-e")
-        .arg(path.join("error.log"))
-        .arg("-c")
-        .arg(path.join("nginx.conf"))
+    let child = nginx()
         .args(["-g", "daemon off;"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

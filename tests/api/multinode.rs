@@ -181,42 +181,42 @@ async fn a_client_changed_on_one_node_takes_effect_on_every_node_within_five_sec
             "the new secret works at once: {body}"
         );
     }
-    let (status, _) = token_request(&a, &rp, &grant).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "the old secret stops at once where it changed"
-    );
-    b.clock.advance(5);
-    let (status, _) = token_request(&b, &rp, &grant).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "and everywhere within 5 s"
-    );
+    refused_here_at_once_and_there_within_five_seconds(&a, &b, &rp, "the old secret").await;
 
     a.state
         .services
         .delete_client(&cli, &rp.client_id)
         .await
         .unwrap();
-    let (status, body) = token_request(&a, &rotated, &grant).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "deleted where it changed: {body}"
-    );
-    b.clock.advance(5);
-    let (status, body) = token_request(&b, &rotated, &grant).await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "deleted everywhere within 5 s: {body}"
-    );
+    refused_here_at_once_and_there_within_five_seconds(&a, &b, &rotated, "a deleted client").await;
     let authorize = b.get(rotated.authorize(&[], &[]).url.as_str()).await;
     assert_eq!(
         authorize.status(),
         StatusCode::BAD_REQUEST,
         "and its authorization requests are refused"
+    );
+}
+
+/// A `client_credentials` request of `rp` is refused on `changed`, where its client changed,
+/// at once, and on `other` once five seconds have passed there.
+async fn refused_here_at_once_and_there_within_five_seconds(
+    changed: &TestApp,
+    other: &TestApp,
+    rp: &Rp,
+    what: &str,
+) {
+    let grant = [("grant_type", "client_credentials")];
+    let (status, body) = token_request(changed, rp, &grant).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "{what}, where it changed: {body}"
+    );
+    other.clock.advance(5);
+    let (status, body) = token_request(other, rp, &grant).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "{what}, everywhere within 5 s: {body}"
     );
 }
