@@ -77,12 +77,98 @@ impl Shots {
     }
 }
 
+/// The start of the name of every profile folder these tests give a browser, by which a
+/// later run recognises browsers a killed run left behind.
+const PROFILE_PREFIX: &str = "tessera-browser-";
+
+/// A fresh profile folder for a browser of these tests.
+pub fn profile() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(PROFILE_PREFIX)
+        .tempdir()
+        .expect("profile folder")
+}
+
+/// Kills the browsers whose command line holds `marker` (a `--user-data-dir=…` prefix),
+/// or with `orphans_only` only those whose parent is neither a chromedriver nor another
+/// process of a browser of ours.
+fn kill_browsers(marker: &str, orphans_only: bool) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let command_line = |pid: &str| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).into_owned())
+            .unwrap_or_default()
+    };
+    let ours = profile_marker(&std::env::temp_dir().join(PROFILE_PREFIX));
+    for entry in entries.flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) || !command_line(&pid).contains(marker) {
+            continue;
+        }
+        if orphans_only {
+            // The parent is the second field after the process name in /proc/PID/stat.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let Some(parent) = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().nth(1))
+            else {
+                continue;
+            };
+            let parent = command_line(parent);
+            if parent.contains("chromedriver") || parent.contains(&ours) {
+                continue;
+            }
+        }
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status();
+    }
+}
+
+/// The command-line argument that gives a browser the profile `path` (or a prefix of it).
+fn profile_marker(path: &Path) -> String {
+    format!("--user-data-dir={}", path.display())
+}
+
+/// chromedriver and the browser it started, both stopped when this is dropped (also when a
+/// test fails): Chromium outlives a chromedriver that is killed.
+pub struct BrowserProcesses {
+    _driver: Process,
+    profile: PathBuf,
+}
+
+impl Drop for BrowserProcesses {
+    fn drop(&mut self) {
+        kill_browsers(&profile_marker(&self.profile), false);
+    }
+}
+
 /// Starts chromedriver and a headless Chromium session with a fresh profile.
-pub async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (Process, Client) {
+pub async fn start_browser(
+    driver: &Path,
+    chromium: &Path,
+    profile: &Path,
+) -> (BrowserProcesses, Client) {
+    // A killed test run drops nothing: its browsers are found by their profile and parent.
+    kill_browsers(
+        &profile_marker(&std::env::temp_dir().join(PROFILE_PREFIX)),
+        true,
+    );
     // Two rustls backends are compiled in (through different dependencies); pick one.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut command = Command::new(driver);
     command.arg("--port=0").stderr(Stdio::null());
+    // chromedriver dies with the thread that started it, even when the test run is killed.
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let (process, port) = start(command, "chromedriver", Output::Stdout, |line| {
         word_after(line, "started successfully on port ")
             .map(|port| port.trim_end_matches('.').to_string())
@@ -109,7 +195,11 @@ pub async fn start_browser(driver: &Path, chromium: &Path, profile: &Path) -> (P
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .unwrap_or_else(|e| panic!("could not start a browser session: {e:?}"));
-    (process, client)
+    let processes = BrowserProcesses {
+        _driver: process,
+        profile: profile.to_path_buf(),
+    };
+    (processes, client)
 }
 
 /// Waits for the element `css` names (a click starts a navigation that may take a while).
@@ -187,7 +277,7 @@ async fn a_person_signs_in_through_the_browser() {
         .app
         .create_user("paula", "paula password 1", &["user"])
         .await;
-    let profile = tempfile::tempdir().unwrap();
+    let profile = profile();
     let (_driver, browser) = start_browser(&driver, &chromium, profile.path()).await;
     let mut shots = Shots::new();
 

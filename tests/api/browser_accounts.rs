@@ -43,7 +43,7 @@ async fn a_person_signs_up_and_manages_their_account_in_the_browser() {
         s.mail.poll_interval_ms = 50;
     })
     .await;
-    let profile = tempfile::tempdir().unwrap();
+    let profile = crate::browser::profile();
     let (_driver, browser) = start_browser(&driver, &chromium, profile.path()).await;
     let mut shots = Shots::with_prefix("accounts-");
 

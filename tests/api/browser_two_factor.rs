@@ -16,7 +16,7 @@ async fn a_person_sets_up_totp_and_signs_in_with_a_code_in_the_browser() {
     };
     let app = spawn_app_with(|_| {}).await;
     app.create_user("olga", PASSWORD, &["user"]).await;
-    let profile = tempfile::tempdir().unwrap();
+    let profile = crate::browser::profile();
     let (_driver, browser) = start_browser(&driver, &chromium, profile.path()).await;
     let mut shots = Shots::with_prefix("two-factor-");
 
