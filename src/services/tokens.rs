@@ -475,31 +475,28 @@ impl Services {
     /// OpenID Connect Core §5.3: the claims released by a user access token's scopes.
     pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
         let at = self.verified_access_token(token)?;
-        if at.grant_id.is_none() {
+        let Some(grant_id) = at.grant_id.as_deref() else {
             return Err(OAuthError::invalid_token(
                 "this token was not issued for a user",
             ));
-        }
+        };
         if !at.scope.contains("openid") {
             return Err(OAuthError::new(
                 ErrorCode::InsufficientScope,
                 "the openid scope is required",
             ));
         }
-        // Liveness and the user in one connection: the grant read is what makes revocation
+        // Liveness and the user in one statement: the grant read is what makes revocation
         // take effect.
         let mut tx = self.db.read().await?;
-        let live = tx
-            .access_token_is_live(at.grant_id.as_deref(), &at.jti, self.now())
-            .await?;
-        if !live {
-            return Err(OAuthError::invalid_token(
-                "the access token is invalid, expired or revoked",
-            ));
-        }
-        let user = live_user(&mut tx, &at.sub)
+        let user = tx
+            .user_of_live_token(&at.sub, grant_id, &at.jti, self.now())
             .await?
-            .ok_or_else(|| OAuthError::invalid_token("the user no longer exists"))?;
+            .map(|(row, roles)| convert::user(row, roles))
+            .filter(|u| u.enabled)
+            .ok_or_else(|| {
+                OAuthError::invalid_token("the access token is invalid, expired or revoked")
+            })?;
         let mut body = crate::oidc::claims::user_claims(&user, &at.scope);
         body.insert("sub".into(), json!(user.id));
         Ok(body)

@@ -187,8 +187,33 @@ impl Tx {
         .bind(id)
         .fetch_all(self.c())
         .await?;
-        let roles = rows.iter().filter_map(|r| r.role_name.clone()).collect();
-        Ok(rows.into_iter().next().map(|r| (r.user, roles)))
+        Ok(with_roles(rows))
+    }
+
+    /// The user with their roles, only while the grant `grant_id` is live and the access
+    /// token `jti` was not revoked: the userinfo answer in one statement.
+    pub async fn user_of_live_token(
+        &mut self,
+        user_id: &str,
+        grant_id: &str,
+        jti: &str,
+        now: i64,
+    ) -> StoreResult<Option<(UserRow, Vec<String>)>> {
+        let rows: Vec<UserWithRole> = sqlx::query_as(
+            "SELECT u.id, u.username, u.email, u.email_verified, u.name, u.password_hash, u.enabled, \
+             u.created_at, u.updated_at, u.locale, u.time_zone, u.device_epoch, r.role_name \
+             FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 \
+             AND EXISTS (SELECT 1 FROM grants g WHERE g.id = $2 AND g.revoked_at IS NULL AND g.expires_at > $4) \
+             AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens t WHERE t.jti = $3) \
+             ORDER BY r.role_name",
+        )
+        .bind(user_id)
+        .bind(grant_id)
+        .bind(jti)
+        .bind(now)
+        .fetch_all(self.c())
+        .await?;
+        Ok(with_roles(rows))
     }
 
     /// The role names of a user, sorted.
@@ -425,4 +450,10 @@ async fn insert_roles(
             })?;
     }
     Ok(())
+}
+
+/// Rows of one user joined with their roles, folded into the user and the role names.
+fn with_roles(rows: Vec<UserWithRole>) -> Option<(UserRow, Vec<String>)> {
+    let roles = rows.iter().filter_map(|r| r.role_name.clone()).collect();
+    rows.into_iter().next().map(|r| (r.user, roles))
 }
