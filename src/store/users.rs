@@ -40,6 +40,12 @@ impl UserRow {
     }
 }
 
+/// A user (`$1`) joined with each of their roles, one row per role; callers add conditions
+/// and the order.
+const USER_WITH_ROLES: &str = "SELECT u.id, u.username, u.email, u.email_verified, u.name, \
+     u.password_hash, u.enabled, u.created_at, u.updated_at, u.locale, u.time_zone, u.device_epoch, \
+     r.role_name FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1";
+
 /// One row of a user joined with one of their roles.
 #[derive(FromRow)]
 struct UserWithRole {
@@ -179,14 +185,11 @@ impl Tx {
         &mut self,
         id: &str,
     ) -> StoreResult<Option<(UserRow, Vec<String>)>> {
-        let rows: Vec<UserWithRole> = sqlx::query_as(
-            "SELECT u.id, u.username, u.email, u.email_verified, u.name, u.password_hash, u.enabled, \
-             u.created_at, u.updated_at, u.locale, u.time_zone, u.device_epoch, r.role_name \
-             FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.role_name",
-        )
-        .bind(id)
-        .fetch_all(self.c())
-        .await?;
+        let sql = format!("{USER_WITH_ROLES} ORDER BY r.role_name");
+        let rows: Vec<UserWithRole> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(self.c())
+            .await?;
         Ok(with_roles(rows))
     }
 
@@ -199,20 +202,19 @@ impl Tx {
         jti: &str,
         now: i64,
     ) -> StoreResult<Option<(UserRow, Vec<String>)>> {
-        let rows: Vec<UserWithRole> = sqlx::query_as(
-            "SELECT u.id, u.username, u.email, u.email_verified, u.name, u.password_hash, u.enabled, \
-             u.created_at, u.updated_at, u.locale, u.time_zone, u.device_epoch, r.role_name \
-             FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1 \
+        let sql = format!(
+            "{USER_WITH_ROLES} \
              AND EXISTS (SELECT 1 FROM grants g WHERE g.id = $2 AND g.revoked_at IS NULL AND g.expires_at > $4) \
              AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens t WHERE t.jti = $3) \
-             ORDER BY r.role_name",
-        )
-        .bind(user_id)
-        .bind(grant_id)
-        .bind(jti)
-        .bind(now)
-        .fetch_all(self.c())
-        .await?;
+             ORDER BY r.role_name"
+        );
+        let rows: Vec<UserWithRole> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(grant_id)
+            .bind(jti)
+            .bind(now)
+            .fetch_all(self.c())
+            .await?;
         Ok(with_roles(rows))
     }
 
