@@ -42,8 +42,8 @@ pub fn exit_status(program: &str, outcome: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Logs to stderr, at `info` unless `RUST_LOG` says otherwise; stdout is
-/// left to what the example prints for its user.
+/// Logs to stderr, at `info` unless `RUST_LOG` says otherwise, in colour only on a terminal;
+/// stdout is left to what the example prints for its user.
 #[allow(dead_code, reason = "the service client writes no logs")]
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -51,6 +51,7 @@ pub fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
