@@ -58,7 +58,7 @@ impl Services {
             created_at: now,
             expires_at: now + self.config.settings.session.request_ttl_secs,
         };
-        tx.insert_interaction(&row, (ip, &arrival_key(now))).await?;
+        tx.insert_interaction(&row, ip, &arrival_key(now)).await?;
         let settings = &self.config.settings.session;
         if let Some(ip) = ip {
             tx.trim_interactions(Some(ip), settings.pending_requests_per_ip)

@@ -22,12 +22,12 @@ pub struct InteractionRow {
 }
 
 impl Tx {
-    /// Parks a request.
-    /// `ip` is the address it came from; `seq` sorts requests by arrival (oldest first).
+    /// Parks a request that came from `ip`; `seq` sorts requests by arrival (oldest first).
     pub async fn insert_interaction(
         &mut self,
         row: &InteractionRow,
-        (ip, seq): (Option<&str>, &str),
+        ip: Option<&str>,
+        seq: &str,
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO interactions (id, client_id, request, prior_session_id, created_at, expires_at, ip, seq) \
