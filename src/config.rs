@@ -289,6 +289,75 @@ impl Default for MailSettings {
     }
 }
 
+/// Pushed authorization requests (RFC 9126).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParSettings {
+    /// Every client must push its authorization requests (`require_pushed_authorization_requests`).
+    pub required: bool,
+    /// How long a `request_uri` stays usable, in seconds.
+    pub lifetime_secs: i64,
+}
+
+impl Default for ParSettings {
+    fn default() -> Self {
+        Self {
+            required: false,
+            lifetime_secs: 60,
+        }
+    }
+}
+
+/// DPoP proofs (RFC 9449).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DpopSettings {
+    /// Every proof must carry a nonce this server handed out (`DPoP-Nonce`).
+    pub require_nonce: bool,
+    /// How old a proof's `iat` may be, in seconds (its `jti` is remembered that long).
+    pub proof_max_age_secs: i64,
+    /// How long a server nonce stays good, in seconds.
+    pub nonce_lifetime_secs: i64,
+}
+
+impl Default for DpopSettings {
+    fn default() -> Self {
+        Self {
+            require_nonce: false,
+            proof_max_age_secs: 60,
+            nonce_lifetime_secs: 120,
+        }
+    }
+}
+
+/// Delivery of back-channel logout tokens (Back-Channel Logout 1.0).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackchannelSettings {
+    /// How often the queue is checked for logout tokens to deliver, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// The first retry after a failed delivery, in seconds; doubles on each further failure.
+    pub retry_initial_secs: i64,
+    /// The longest wait between retries, in seconds.
+    pub retry_max_secs: i64,
+    /// Deliveries given up after this many failures.
+    pub max_attempts: i64,
+    /// How long one delivery may take, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for BackchannelSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 500,
+            retry_initial_secs: 1,
+            retry_max_secs: 60,
+            max_attempts: 50,
+            timeout_secs: 5,
+        }
+    }
+}
+
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -386,6 +455,12 @@ pub struct Settings {
     pub lockout: LockoutSettings,
     /// Two-factor authentication.
     pub mfa: MfaSettings,
+    /// Pushed authorization requests.
+    pub par: ParSettings,
+    /// DPoP proofs.
+    pub dpop: DpopSettings,
+    /// Back-channel logout delivery.
+    pub backchannel: BackchannelSettings,
 }
 
 impl Default for Settings {
@@ -417,6 +492,9 @@ impl Default for Settings {
             registration: RegistrationSettings::default(),
             lockout: LockoutSettings::default(),
             mfa: MfaSettings::default(),
+            par: ParSettings::default(),
+            dpop: DpopSettings::default(),
+            backchannel: BackchannelSettings::default(),
         }
     }
 }
@@ -717,6 +795,24 @@ impl Settings {
         }
         if let Some(url) = &self.mail.smtp_url {
             check_smtp_url(url)?;
+        }
+        positive("par.lifetime_secs", self.par.lifetime_secs)?;
+        positive("dpop.proof_max_age_secs", self.dpop.proof_max_age_secs)?;
+        positive("dpop.nonce_lifetime_secs", self.dpop.nonce_lifetime_secs)?;
+        positive(
+            "backchannel.retry_initial_secs",
+            self.backchannel.retry_initial_secs,
+        )?;
+        positive(
+            "backchannel.retry_max_secs",
+            self.backchannel.retry_max_secs,
+        )?;
+        positive("backchannel.max_attempts", self.backchannel.max_attempts)?;
+        if self.backchannel.poll_interval_ms == 0 || self.backchannel.timeout_secs == 0 {
+            return Err(invalid(
+                "backchannel",
+                "poll_interval_ms and timeout_secs must be at least 1",
+            ));
         }
         if self.mail.poll_interval_ms == 0 {
             return Err(invalid("mail.poll_interval_ms", "must be at least 1"));

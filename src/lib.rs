@@ -17,6 +17,8 @@
 //! - [`render`]: HTML and mail templates (the only minijinja user).
 //! - [`files`]: creating files and folders that hold secrets, owner-only.
 //! - [`mail`]: sends the queued mail over SMTP or into `.eml` files (the only lettre user).
+//! - [`backchannel`]: delivers queued logout tokens to clients (the server's HTTP client).
+//! - [`delivery`]: the worker loop both outbox senders share.
 //! - [`web`]: axum handlers that adapt HTTP to the modules above.
 //! - [`error`]: how errors render: HTML pages, problem documents (RFC 9457).
 
@@ -27,9 +29,11 @@
 )]
 
 pub mod auth;
+pub mod backchannel;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod files;

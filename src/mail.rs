@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::render::Templates;
 use crate::services::Services;
+use crate::services::outbox::Channel;
 use crate::store::MailRow;
 
 /// How a message leaves.
@@ -157,42 +158,15 @@ impl Mailer {
     }
 }
 
-/// Sends queued mail until `stop` turns true: every `mail.poll_interval_ms`, every message
-/// that is due.
-pub async fn run(services: Services, mailer: Mailer, mut stop: watch::Receiver<bool>) {
-    let period = Duration::from_millis(services.config().settings.mail.poll_interval_ms);
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => deliver_due(&services, &mailer).await,
-            _ = stop.changed() => break,
-        }
+impl crate::delivery::Sender for Mailer {
+    async fn send(&self, row: &MailRow) -> Result<(), String> {
+        Mailer::send(self, row).await
     }
 }
 
-/// Sends every message due now.
-async fn deliver_due(services: &Services, mailer: &Mailer) {
-    loop {
-        let row = match services.claim_mail().await {
-            Ok(Some(row)) => row,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the mail queue");
-                return;
-            }
-        };
-        let outcome = mailer.send(&row).await;
-        let recorded = match &outcome {
-            Ok(()) => services.mail_sent(&row).await,
-            Err(error) => {
-                tracing::warn!(template = row.template, attempts = row.attempts + 1, %error, "mail not sent; will retry");
-                services.mail_failed(&row, error).await
-            }
-        };
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, "could not update the mail queue");
-            return;
-        }
-    }
+/// Sends queued mail until `stop` turns true: every `mail.poll_interval_ms`, every message
+/// that is due.
+pub async fn run(services: Services, mailer: Mailer, stop: watch::Receiver<bool>) {
+    let period = Duration::from_millis(services.config().settings.mail.poll_interval_ms);
+    crate::delivery::run(services, Channel::Mail, period, mailer, stop).await;
 }

@@ -24,6 +24,10 @@ pub const DB_CONNECTIONS: &str = "tessera_db_connections";
 pub const MAIL_QUEUE: &str = "tessera_mail_queue_depth";
 /// Age of the oldest unsent mail, in seconds (0 when none waits).
 pub const MAIL_OLDEST: &str = "tessera_mail_oldest_age_seconds";
+/// Logout tokens waiting for delivery to clients (Back-Channel Logout).
+pub const BACKCHANNEL_QUEUE: &str = "tessera_backchannel_queue_depth";
+/// Age of the oldest undelivered logout token, in seconds (0 when none waits).
+pub const BACKCHANNEL_OLDEST: &str = "tessera_backchannel_oldest_age_seconds";
 /// Age of the newest signing key, in seconds.
 pub const SIGNING_KEY_AGE: &str = "tessera_signing_key_age_seconds";
 

@@ -78,6 +78,7 @@ impl Application {
         let discovery = serde_json::to_vec(&crate::oidc::discovery::document(
             &config.issuer,
             registration_open,
+            config.settings.par.required,
         ))?;
         let services = open_services(config, clock).await?;
         services.open_keys().await?;
@@ -137,6 +138,13 @@ impl Application {
             self.mailer,
             stop_rx.clone(),
         )));
+        let services = self.state.services.clone();
+        let logouts = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = crate::backchannel::run(services, logouts).await {
+                tracing::error!(error = %e, "back-channel logout delivery could not start");
+            }
+        }));
         if let Some(listener) = self.metrics_listener {
             tracing::info!(metrics_listen = %listener.local_addr()?, "serving Prometheus metrics at /metrics");
             tasks.push(tokio::spawn(crate::web::ops::serve_metrics(

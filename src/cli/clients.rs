@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{Output, print_json};
 use crate::domain::Client;
-use crate::services::clients::ClientSpec;
+use crate::services::clients::{ClientOptions, ClientSpec};
 use crate::services::{Caller, Services};
 
 /// `tessera client …`.
@@ -47,6 +47,60 @@ pub enum ClientCommand {
         /// ID token signing algorithm: RS256, ES256 or EdDSA [default: RS256].
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
+        /// Let this confidential client leave PKCE out (RFC 9700 recommends against it; the
+        /// choice is audited and warned about at every start).
+        #[arg(long)]
+        allow_no_pkce: bool,
+        /// A resource server: may introspect tokens issued to other clients.
+        #[arg(long)]
+        introspect_any: bool,
+        /// Authorization requests must be pushed first (POST /par, RFC 9126).
+        #[arg(long)]
+        require_par: bool,
+        /// Access tokens must be bound to a DPoP key (RFC 9449).
+        #[arg(long)]
+        require_dpop: bool,
+        /// A resource indicator (RFC 8707) the client's tokens may be minted for (repeatable).
+        #[arg(long = "resource", value_name = "URI")]
+        resources: Vec<String>,
+        /// Where logout tokens are POSTed when a user's session ends (https; http only for
+        /// loopback hosts).
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
+        /// Logout tokens must carry the session id (`sid`).
+        #[arg(long)]
+        backchannel_logout_session_required: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Change the settings of a client; those not given stay as they are.
+    Update {
+        /// client_id.
+        id: String,
+        /// Let this confidential client leave PKCE out (audited, warned about at start).
+        #[arg(long, value_name = "BOOL")]
+        allow_no_pkce: Option<bool>,
+        /// A resource server: may introspect tokens issued to other clients.
+        #[arg(long, value_name = "BOOL")]
+        introspect_any: Option<bool>,
+        /// Authorization requests must be pushed first.
+        #[arg(long, value_name = "BOOL")]
+        require_par: Option<bool>,
+        /// Access tokens must be bound to a DPoP key.
+        #[arg(long, value_name = "BOOL")]
+        require_dpop: Option<bool>,
+        /// Replace the resource indicators with these (repeatable).
+        #[arg(long = "resource", value_name = "URI", conflicts_with = "no_resources")]
+        resources: Vec<String>,
+        /// Remove every resource indicator.
+        #[arg(long)]
+        no_resources: bool,
+        /// Set the back-channel logout URI ("" removes it).
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
+        /// Logout tokens must carry the session id.
+        #[arg(long, value_name = "BOOL")]
+        backchannel_logout_session_required: Option<bool>,
         #[command(flatten)]
         output: Output,
     },
@@ -98,6 +152,13 @@ fn client_json(c: &Client) -> serde_json::Value {
         "skip_consent": c.skip_consent,
         "require_mfa": c.require_mfa,
         "id_token_alg": c.id_token_alg.as_str(),
+        "allow_no_pkce": c.allow_no_pkce,
+        "introspect_any": c.introspect_any,
+        "require_par": c.require_par,
+        "require_dpop": c.require_dpop,
+        "resources": c.resources,
+        "backchannel_logout_uri": c.backchannel_logout_uri.as_ref().map(|u| u.as_str()),
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "created_at": c.created_at,
     })
 }
@@ -132,6 +193,30 @@ fn print_client(c: &Client) {
     say!("skip consent:  {}", c.skip_consent);
     say!("require MFA:   {}", c.require_mfa);
     say!("id token alg:  {}", c.id_token_alg.as_str());
+    say!(
+        "PKCE:          {}",
+        if c.requires_pkce() {
+            "required"
+        } else {
+            "optional (opted out)"
+        }
+    );
+    say!("introspect any: {}", c.introspect_any);
+    say!("require PAR:   {}", c.require_par);
+    say!("require DPoP:  {}", c.require_dpop);
+    say!("resources:     {}", c.resources.join(" "));
+    say!(
+        "back-channel logout: {}{}",
+        c.backchannel_logout_uri
+            .as_ref()
+            .map(|u| u.as_str())
+            .unwrap_or("-"),
+        if c.backchannel_logout_session_required {
+            " (sid required)"
+        } else {
+            ""
+        }
+    );
 }
 
 /// Runs a `tessera client …` command.
@@ -150,8 +235,24 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
             skip_consent,
             require_mfa,
             id_token_alg,
+            allow_no_pkce,
+            introspect_any,
+            require_par,
+            require_dpop,
+            resources,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
             output,
         } => {
+            let options = ClientOptions {
+                allow_no_pkce: Some(allow_no_pkce),
+                introspect_any: Some(introspect_any),
+                require_par: Some(require_par),
+                require_dpop: Some(require_dpop),
+                resources: Some(resources),
+                backchannel_logout_uri,
+                backchannel_logout_session_required: Some(backchannel_logout_session_required),
+            };
             let spec = ClientSpec {
                 client_id,
                 name,
@@ -164,6 +265,7 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
                 skip_consent,
                 require_mfa,
                 id_token_alg,
+                options,
             };
             let registered = services.register_client(&cli, spec).await?;
             if output.json {
@@ -175,6 +277,34 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
                 if let Some(secret) = &registered.secret {
                     say!("client_secret: {secret}   (shown once: store it now)");
                 }
+            }
+        }
+        ClientCommand::Update {
+            id,
+            allow_no_pkce,
+            introspect_any,
+            require_par,
+            require_dpop,
+            resources,
+            no_resources,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
+            output,
+        } => {
+            let options = ClientOptions {
+                allow_no_pkce,
+                introspect_any,
+                require_par,
+                require_dpop,
+                resources: (no_resources || !resources.is_empty()).then_some(resources),
+                backchannel_logout_uri,
+                backchannel_logout_session_required,
+            };
+            let client = services.update_client(&cli, &id, options).await?;
+            if output.json {
+                print_json(&client_json(&client));
+            } else {
+                print_client(&client);
             }
         }
         ClientCommand::List { output } => {

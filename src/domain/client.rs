@@ -64,8 +64,38 @@ pub struct Client {
     pub id_token_alg: SigningAlg,
     /// Sign-ins for this client need two factors (`acr` `urn:tessera:acr:mfa`).
     pub require_mfa: bool,
+    /// RFC 9700 §2.1.1 opt-out: the client may leave PKCE out (confidential clients only).
+    pub allow_no_pkce: bool,
+    /// A resource server: may introspect tokens issued to other clients.
+    pub introspect_any: bool,
+    /// Authorization requests must be pushed first (RFC 9126 §6).
+    pub require_par: bool,
+    /// Access tokens must be DPoP-bound (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+    pub require_dpop: bool,
+    /// Resource indicators (RFC 8707) its tokens may be minted for.
+    pub resources: Vec<String>,
+    /// Where logout tokens are POSTed (Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<RedirectUri>,
+    /// The client needs `sid` in its logout tokens.
+    pub backchannel_logout_session_required: bool,
     /// When it was registered.
     pub created_at: i64,
+}
+
+/// RFC 8707 §2: a resource indicator is an absolute URI without a fragment.
+pub fn parse_resource(input: &str) -> Result<String, String> {
+    if input.chars().any(|c| c.is_whitespace() || c.is_control()) || input.len() > 512 {
+        return Err(format!(
+            "'{}' is not a resource indicator (spaces, control characters or over 512 characters)",
+            input.escape_debug()
+        ));
+    }
+    let url =
+        url::Url::parse(input).map_err(|e| format!("'{input}' is not an absolute URI ({e})"))?;
+    if url.fragment().is_some() || input.contains('#') {
+        return Err(format!("'{input}' must not contain a fragment"));
+    }
+    Ok(input.to_string())
 }
 
 impl Client {
@@ -81,6 +111,21 @@ impl Client {
         self.post_logout_redirect_uris
             .iter()
             .find(|u| u.matches_exactly(candidate))
+    }
+
+    /// Whether the client must send a PKCE challenge (RFC 9700 §2.1.1).
+    pub fn requires_pkce(&self) -> bool {
+        self.public || !self.allow_no_pkce
+    }
+
+    /// Whether the client may learn that a token issued to `owner` is active.
+    pub fn may_introspect(&self, owner: &str) -> bool {
+        self.introspect_any || self.id == owner
+    }
+
+    /// Whether `resource` is registered for the client (exact match).
+    pub fn has_resource(&self, resource: &str) -> bool {
+        self.resources.iter().any(|r| r == resource)
     }
 
     /// Whether the client may use a grant type.

@@ -81,6 +81,12 @@ pub struct AuthorizationRequest {
     /// `urn:tessera:acr:mfa`, or the client demands it.
     #[serde(default)]
     pub require_mfa: bool,
+    /// Resource indicators the grant's tokens may name (RFC 8707).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// The DPoP key thumbprint the code is bound to (RFC 9449 §10).
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Why an authorization request failed.
@@ -206,13 +212,60 @@ fn check_scope(params: &Params, client: &Client) -> Result<ScopeSet, OAuthError>
     Ok(granted)
 }
 
-/// Check 6: PKCE S256, required for public clients (RFC 9700 §2.1.1).
+/// Check 6: PKCE S256, required for every client an admin did not opt out (RFC 9700
+/// §2.1.1).
 fn check_pkce(params: &Params, client: &Client) -> Result<Option<String>, OAuthError> {
     pkce::check_challenge(
         params.get("code_challenge"),
         params.get("code_challenge_method"),
-        client.public,
+        client.requires_pkce(),
     )
+}
+
+/// Check 6b: RFC 8707 §2: every `resource` is an absolute URI registered for the client.
+fn check_resources(params: &Params, client: &Client) -> Result<Vec<String>, OAuthError> {
+    resources(params, |r| client.has_resource(r))
+}
+
+/// The `resource` values of a request, each of which `allowed` must accept (RFC 8707 §2:
+/// `invalid_target` otherwise).
+pub fn resources(
+    params: &Params,
+    allowed: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, OAuthError> {
+    let mut out: Vec<String> = Vec::new();
+    for value in params.all("resource") {
+        let resource = crate::domain::parse_resource(value)
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidTarget, e))?;
+        if !allowed(&resource) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                format!("the resource '{resource}' is not registered for this client"),
+            ));
+        }
+        if !out.contains(&resource) {
+            out.push(resource);
+        }
+    }
+    Ok(out)
+}
+
+/// Check 6c: RFC 9449 §10: `dpop_jkt` is a base64url SHA-256 thumbprint.
+fn check_dpop_jkt(params: &Params) -> Result<Option<String>, OAuthError> {
+    match params.get("dpop_jkt") {
+        None => Ok(None),
+        Some(jkt)
+            if jkt.len() == 43
+                && jkt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Ok(Some(jkt.to_string()))
+        }
+        Some(_) => Err(OAuthError::invalid_request(
+            "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
+        )),
+    }
 }
 
 /// Check 7: `prompt` values; `none` may not be combined with others.
@@ -337,6 +390,8 @@ pub fn validate(
         check_response_type(params, client)?;
         let scope = check_scope(params, client)?;
         let code_challenge = check_pkce(params, client)?;
+        let resources = check_resources(params, client)?;
+        let dpop_jkt = check_dpop_jkt(params)?;
         let prompt = check_prompt(params)?;
         let max_age = check_max_age(params)?;
         let id_token_hint_sub = check_id_token_hint(params, client, keys, issuer)?;
@@ -351,6 +406,8 @@ pub fn validate(
             login_hint: params.get("login_hint").map(str::to_string),
             id_token_hint_sub,
             require_mfa: client.require_mfa || asks_for_mfa(params),
+            resources,
+            dpop_jkt,
         })
     })();
     checked.map_err(|error| redirect(&target, error))
@@ -510,6 +567,8 @@ mod tests {
             login_hint: None,
             id_token_hint_sub: None,
             require_mfa: false,
+            resources: Vec::new(),
+            dpop_jkt: None,
         }
     }
 

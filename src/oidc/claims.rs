@@ -118,14 +118,24 @@ pub struct AccessTokenFacts<'a> {
     pub sid: Option<&'a str>,
     /// Roles, when released.
     pub roles: Option<&'a [String]>,
+    /// The resources it is for (RFC 8707); none means the client itself.
+    pub audience: &'a [String],
+    /// Thumbprint of the DPoP key it is bound to (RFC 9449 §6.1 `cnf.jkt`).
+    pub jkt: Option<&'a str>,
 }
 
-/// The access token claims. `aud` is the client the token was issued to.
+/// The access token claims. `aud` is the resources asked for (RFC 8707), else the client the
+/// token was issued to.
 pub fn access_token(facts: &AccessTokenFacts<'_>) -> Value {
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(facts.issuer));
     claims.insert("sub".into(), json!(facts.sub));
-    claims.insert("aud".into(), json!(facts.client_id));
+    let aud = match facts.audience {
+        [] => json!(facts.client_id),
+        [one] => json!(one),
+        many => json!(many),
+    };
+    claims.insert("aud".into(), aud);
     claims.insert("client_id".into(), json!(facts.client_id));
     claims.insert("scope".into(), json!(facts.scope.to_string()));
     claims.insert("jti".into(), json!(facts.jti));
@@ -142,6 +152,9 @@ pub fn access_token(facts: &AccessTokenFacts<'_>) -> Value {
     }
     if let Some(roles) = facts.roles {
         claims.insert("roles".into(), json!(roles));
+    }
+    if let Some(jkt) = facts.jkt {
+        claims.insert("cnf".into(), json!({ "jkt": jkt }));
     }
     Value::Object(claims)
 }

@@ -23,11 +23,14 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     /// RP-initiated logout.
     pub const END_SESSION: &str = "/end-session";
+    /// Pushed authorization requests (RFC 9126).
+    pub const PAR: &str = "/par";
 }
 
 /// The metadata document; `registration_open` says whether `prompt=create` can sign people
-/// up (Initiating User Registration §5).
-pub fn document(issuer: &str, registration_open: bool) -> Value {
+/// up (Initiating User Registration §5), `par_required` whether every client must push its
+/// requests (RFC 9126 §5).
+pub fn document(issuer: &str, registration_open: bool, par_required: bool) -> Value {
     let url = |path: &str| format!("{issuer}{path}");
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
     let confidential_methods = ["client_secret_basic", "client_secret_post"];
@@ -79,5 +82,10 @@ pub fn document(issuer: &str, registration_open: bool) -> Value {
         "request_uri_parameter_supported": false,
         "require_request_uri_registration": false,
         "access_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "pushed_authorization_request_endpoint": url(paths::PAR),
+        "require_pushed_authorization_requests": par_required,
+        "dpop_signing_alg_values_supported": super::dpop::ALGS.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }

@@ -37,6 +37,14 @@ pub enum ErrorCode {
     InvalidToken,
     /// The token lacks a needed scope.
     InsufficientScope,
+    /// A resource indicator is invalid or not allowed (RFC 8707 §2).
+    InvalidTarget,
+    /// A pushed request's `request_uri` is unknown, used or expired (RFC 9126 §2.2).
+    InvalidRequestUri,
+    /// A DPoP proof is missing or invalid (RFC 9449 §5, §7.1).
+    InvalidDpopProof,
+    /// The DPoP proof must carry the server's current nonce (RFC 9449 §8, §9).
+    UseDpopNonce,
     /// Unexpected failure.
     ServerError,
     /// The database is unreachable for now.
@@ -62,6 +70,10 @@ impl ErrorCode {
             ErrorCode::RegistrationNotSupported => "registration_not_supported",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
@@ -80,7 +92,7 @@ impl ErrorCode {
 }
 
 /// A protocol error with a human-readable description.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct OAuthError {
     /// The error code.
     pub code: ErrorCode,

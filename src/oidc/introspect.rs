@@ -29,12 +29,14 @@ pub fn access_token(at: &AccessTokenClaims, username: Option<&str>) -> Map<Strin
         "auth_time",
         "sid",
         "roles",
+        "cnf",
     ] {
         if let Some(v) = at.claims.get(name) {
             body.insert(name.into(), v.clone());
         }
     }
-    body.insert("token_type".into(), json!("Bearer"));
+    let token_type = if at.jkt.is_some() { "DPoP" } else { "Bearer" };
+    body.insert("token_type".into(), json!(token_type));
     if let Some(username) = username {
         body.insert("username".into(), json!(username));
     }

@@ -1,5 +1,6 @@
 //! Request parameters. RFC 6749 §3.1 and §3.2: parameters must not repeat, and a parameter
-//! sent without a value is treated as omitted.
+//! sent without a value is treated as omitted. The one exception is `resource`, which RFC 8707
+//! §2 lets a client send several times.
 
 use std::collections::HashMap;
 
@@ -12,9 +13,12 @@ const MAX_VALUE_LEN: usize = 8 * 1024;
 /// a longer one is garbage, refused like an oversized value rather than silently ignored.
 const MAX_NAME_LEN: usize = 256;
 
-/// Decoded request parameters, each present at most once.
+/// Parameters that may be sent more than once (RFC 8707 §2).
+const REPEATABLE: [&str; 1] = ["resource"];
+
+/// Decoded request parameters, each present at most once except the repeatable ones.
 #[derive(Debug, Clone, Default)]
-pub struct Params(HashMap<String, String>);
+pub struct Params(HashMap<String, Vec<String>>);
 
 impl Params {
     /// Parses `application/x-www-form-urlencoded` data (a query string or a form body).
@@ -40,18 +44,49 @@ impl Params {
                     "parameter '{name}' is too long"
                 )));
             }
-            if map.insert(name.to_string(), value.into_owned()).is_some() {
+            let values: &mut Vec<String> = map.entry(name.to_string()).or_default();
+            if !values.is_empty() && !REPEATABLE.contains(&name.as_ref()) {
                 return Err(OAuthError::invalid_request(format!(
                     "parameter '{name}' was sent more than once"
                 )));
             }
+            if values.len() >= 16 {
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter '{name}' was sent too many times"
+                )));
+            }
+            values.push(value.into_owned());
         }
         Ok(Params(map))
     }
 
-    /// A parameter's value.
+    /// A parameter's value (the first, for a repeatable one).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0.get(name).and_then(|v| v.first()).map(String::as_str)
+    }
+
+    /// Every value of a repeatable parameter, in the order sent.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .get(name)
+            .map(|v| v.iter().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every name and value, sorted by name.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        let mut pairs: Vec<(&str, &str)> = self
+            .0
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (k.as_str(), v.as_str())))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    /// Sets a parameter, replacing what was there.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.0.insert(name.to_string(), vec![value.to_string()]);
     }
 
     /// A parameter that must be present.
@@ -61,15 +96,17 @@ impl Params {
         })
     }
 
-    /// Builds parameters from pairs (later values win).
+    /// Builds parameters from pairs (later values win, repeatable ones accumulate).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Params {
-        Params(
-            pairs
-                .into_iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (k, v) in pairs.into_iter().filter(|(_, v)| !v.is_empty()) {
+            let values = map.entry(k.to_string()).or_default();
+            if !REPEATABLE.contains(&k) {
+                values.clear();
+            }
+            values.push(v.to_string());
+        }
+        Params(map)
     }
 }
 
@@ -87,5 +124,7 @@ mod tests {
         assert!(Params::parse(b"bad=%ZZ%").is_ok());
         assert!(Params::parse(b"a=x%00y").is_err());
         assert!(Params::parse(&[b'a'; 300]).is_err());
+        let r = Params::parse(b"resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb").unwrap();
+        assert_eq!(r.all("resource"), vec!["https://a", "https://b"]);
     }
 }

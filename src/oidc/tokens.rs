@@ -16,7 +16,7 @@ use crate::domain::User;
 pub struct TokenResponse {
     /// The JWT access token.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `DPoP` for a key-bound token (RFC 9449 §5), else `Bearer`.
     pub token_type: &'static str,
     /// Access token lifetime in seconds.
     pub expires_in: i64,
@@ -51,6 +51,23 @@ pub struct UserGrant<'a> {
     pub nonce: Option<&'a str>,
     /// A refresh token to return, already stored.
     pub refresh_token: Option<String>,
+    /// How the access token is bound and for whom.
+    pub binding: Binding<'a>,
+}
+
+/// The audience and sender constraint of an access token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Binding<'a> {
+    /// Resource indicators (RFC 8707); empty for the client itself.
+    pub audience: &'a [String],
+    /// The DPoP key thumbprint (RFC 9449).
+    pub jkt: Option<&'a str>,
+}
+
+impl Binding<'_> {
+    fn token_type(&self) -> &'static str {
+        if self.jkt.is_some() { "DPoP" } else { "Bearer" }
+    }
 }
 
 /// Claims of a valid access token.
@@ -70,6 +87,18 @@ pub struct AccessTokenClaims {
     pub exp: i64,
     /// Grant (absent for client_credentials).
     pub grant_id: Option<String>,
+    /// `aud`, as a list.
+    pub audience: Vec<String>,
+    /// `cnf.jkt`: the DPoP key it is bound to.
+    pub jkt: Option<String>,
+}
+
+impl AccessTokenClaims {
+    /// Whether the token was minted for a resource other than its client (RFC 8707): such a
+    /// token is not for Tessera's own endpoints.
+    pub fn for_other_resource(&self) -> bool {
+        self.audience.iter().any(|a| *a != self.client_id)
+    }
 }
 
 fn str_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
@@ -101,6 +130,8 @@ impl Provider {
             grant_id: Some(grant.grant_id),
             sid: grant.session_id,
             roles,
+            audience: grant.binding.audience,
+            jkt: grant.binding.jkt,
         });
         let access_token =
             self.keys
@@ -130,7 +161,7 @@ impl Provider {
         };
         Ok(TokenResponse {
             access_token,
-            token_type: "Bearer",
+            token_type: grant.binding.token_type(),
             expires_in: self.tokens.access_token_ttl_secs,
             scope: grant.scope.to_string(),
             id_token,
@@ -144,6 +175,7 @@ impl Provider {
         &self,
         client: &Client,
         scope: &ScopeSet,
+        binding: Binding<'_>,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.clock.now();
         let jti = secret::generate();
@@ -159,12 +191,14 @@ impl Provider {
             grant_id: None,
             sid: None,
             roles: Some(&client.roles),
+            audience: binding.audience,
+            jkt: binding.jkt,
         });
         Ok(TokenResponse {
             access_token: self
                 .keys
                 .sign(self.tokens.access_token_alg, "at+jwt", &access_claims)?,
-            token_type: "Bearer",
+            token_type: binding.token_type(),
             expires_in: self.tokens.access_token_ttl_secs,
             scope: scope.to_string(),
             id_token: None,
@@ -196,6 +230,20 @@ impl Provider {
             scope: ScopeSet::from_stored(&str_claim(&claims, "scope").unwrap_or_default()),
             jti: str_claim(&claims, "jti").ok_or_else(invalid)?,
             grant_id: str_claim(&claims, "gid"),
+            audience: match claims.get("aud") {
+                Some(Value::String(one)) => vec![one.clone()],
+                Some(Value::Array(many)) => many
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                _ => Vec::new(),
+            },
+            jkt: claims
+                .get("cnf")
+                .and_then(|c| c.get("jkt"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
             exp,
             claims,
         };

@@ -81,9 +81,13 @@ impl Services {
                 "unknown client_id",
             )));
         };
-        let validated = authorize::check_redirect_uri(params, &client).and_then(|redirect_uri| {
+        let params = match self.authorization_parameters(&client, params).await {
+            Ok(params) => params,
+            Err(error) => return Ok(AuthorizeOutcome::Untrusted(error)),
+        };
+        let validated = authorize::check_redirect_uri(&params, &client).and_then(|redirect_uri| {
             authorize::validate(
-                params,
+                &params,
                 &client,
                 redirect_uri,
                 &self.keys,
@@ -368,6 +372,8 @@ impl Services {
                 amr: session.amr.join(" "),
                 acr: session.acr.clone(),
                 revoked_at: None,
+                resources: request.resources.join(" "),
+                dpop_jkt: None,
             },
             expires_at: now + lifetime,
             now,
@@ -380,6 +386,7 @@ impl Services {
             redirect_uri: request.target.redirect_uri.clone(),
             code_challenge: request.code_challenge.clone(),
             nonce: request.nonce.clone(),
+            dpop_jkt: request.dpop_jkt.clone(),
             expires_at: now + tokens.code_ttl_secs,
         })
         .await?;

@@ -5,7 +5,7 @@
 use super::audit::{Event, EventType};
 use super::{Caller, ServiceError, ServiceResult, Services, accounts, convert};
 use crate::auth::secret;
-use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, SigningAlg};
+use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, SigningAlg, parse_resource};
 use crate::oidc::scopes;
 use crate::store::{StoreResult, Tx};
 
@@ -34,6 +34,99 @@ pub struct ClientSpec {
     pub require_mfa: bool,
     /// ID token algorithm (default RS256).
     pub id_token_alg: Option<String>,
+    /// The settings an admin may also change later.
+    pub options: ClientOptions,
+}
+
+/// Client settings an admin may change after registration; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// Let a confidential client leave PKCE out (RFC 9700 §2.1.1 opt-out).
+    pub allow_no_pkce: Option<bool>,
+    /// A resource server that may introspect tokens issued to other clients.
+    pub introspect_any: Option<bool>,
+    /// Authorization requests must be pushed first (RFC 9126).
+    pub require_par: Option<bool>,
+    /// Access tokens must be DPoP-bound (RFC 9449).
+    pub require_dpop: Option<bool>,
+    /// Resource indicators (RFC 8707) the client's tokens may be minted for (replaces all).
+    pub resources: Option<Vec<String>>,
+    /// Back-channel logout URI; `Some("")` removes it.
+    pub backchannel_logout_uri: Option<String>,
+    /// Logout tokens must carry `sid`.
+    pub backchannel_logout_session_required: Option<bool>,
+}
+
+impl ClientOptions {
+    /// Applies the given settings to `client` and validates the result.
+    fn apply(self, client: &mut Client) -> ServiceResult<()> {
+        if let Some(v) = self.allow_no_pkce {
+            client.allow_no_pkce = v;
+        }
+        if let Some(v) = self.introspect_any {
+            client.introspect_any = v;
+        }
+        if let Some(v) = self.require_par {
+            client.require_par = v;
+        }
+        if let Some(v) = self.require_dpop {
+            client.require_dpop = v;
+        }
+        if let Some(v) = self.backchannel_logout_session_required {
+            client.backchannel_logout_session_required = v;
+        }
+        if let Some(resources) = self.resources {
+            let mut parsed: Vec<String> = Vec::new();
+            for r in resources {
+                let r = parse_resource(&r).map_err(|m| ServiceError::invalid("resources", m))?;
+                if !parsed.contains(&r) {
+                    parsed.push(r);
+                }
+            }
+            client.resources = parsed;
+        }
+        if let Some(uri) = self.backchannel_logout_uri {
+            client.backchannel_logout_uri = if uri.is_empty() {
+                None
+            } else {
+                Some(
+                    RedirectUri::parse(&uri)
+                        .map_err(|m| ServiceError::invalid("backchannel_logout_uri", m))?,
+                )
+            };
+        }
+        if client.public && client.allow_no_pkce {
+            return Err(ServiceError::invalid(
+                "allow_no_pkce",
+                "a public client must use PKCE; only confidential clients may opt out",
+            ));
+        }
+        if client.public && client.introspect_any {
+            return Err(ServiceError::invalid(
+                "introspect_any",
+                "a public client cannot authenticate, so it cannot introspect",
+            ));
+        }
+        if client.backchannel_logout_session_required && client.backchannel_logout_uri.is_none() {
+            return Err(ServiceError::invalid(
+                "backchannel_logout_session_required",
+                "needs a back-channel logout URI",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What an audit event says about the settings of a client.
+fn options_details(client: &Client) -> serde_json::Value {
+    serde_json::json!({
+        "allow_no_pkce": client.allow_no_pkce,
+        "introspect_any": client.introspect_any,
+        "require_par": client.require_par,
+        "require_dpop": client.require_dpop,
+        "resources": client.resources,
+        "backchannel_logout_uri": client.backchannel_logout_uri.as_ref().map(RedirectUri::as_str),
+    })
 }
 
 /// A registered client and its secret (shown once).
@@ -178,7 +271,7 @@ impl Services {
                         format!("client id '{id}' is taken"),
                     ));
                 }
-                let client = Client {
+                let mut client = Client {
                     id,
                     name,
                     secret_hash: secret.as_deref().map(secret::hash),
@@ -192,12 +285,22 @@ impl Services {
                     require_mfa: spec.require_mfa,
                     id_token_alg: alg,
                     created_at: now,
+                    allow_no_pkce: false,
+                    introspect_any: false,
+                    require_par: false,
+                    require_dpop: false,
+                    resources: Vec::new(),
+                    backchannel_logout_uri: None,
+                    backchannel_logout_session_required: false,
                 };
+                spec.options.apply(&mut client)?;
                 tx.insert_client(&convert::client_row(&client)).await?;
                 self.record(
                     &mut tx,
                     caller,
-                    Event::success(EventType::ClientCreated).client(&client.id),
+                    Event::success(EventType::ClientCreated)
+                        .client(&client.id)
+                        .details(options_details(&client)),
                     now,
                 )
                 .await?;
@@ -293,6 +396,44 @@ impl Services {
                 tx.commit().await?;
                 self.clients_changed();
                 Ok(secret)
+            },
+        )
+        .await
+    }
+
+    /// Changes the settings of a client an admin may change after registration.
+    pub async fn update_client(
+        &self,
+        caller: &Caller,
+        id: &str,
+        options: ClientOptions,
+    ) -> ServiceResult<Client> {
+        self.audited(
+            caller,
+            Event::failure(EventType::ClientUpdated).client(id),
+            async {
+                let now = self.now();
+                let mut tx = self.db.write().await?;
+                let mut client = tx
+                    .find_client(id)
+                    .await?
+                    .map(convert::client)
+                    .ok_or_else(|| ServiceError::NotFound(format!("client '{id}'")))?;
+                options.apply(&mut client)?;
+                tx.update_client_settings(&convert::client_row(&client), now)
+                    .await?;
+                self.record(
+                    &mut tx,
+                    caller,
+                    Event::success(EventType::ClientUpdated)
+                        .client(id)
+                        .details(options_details(&client)),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                self.clients_changed();
+                Ok(client)
             },
         )
         .await

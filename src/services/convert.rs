@@ -43,6 +43,16 @@ pub fn client(row: ClientRow) -> Client {
         require_mfa: row.require_mfa != 0,
         id_token_alg: SigningAlg::parse(&row.id_token_alg).unwrap_or(SigningAlg::RS256),
         public: row.public != 0,
+        allow_no_pkce: row.allow_no_pkce != 0,
+        introspect_any: row.introspect_any != 0,
+        require_par: row.require_par != 0,
+        require_dpop: row.require_dpop != 0,
+        resources: words(&row.resources).map(str::to_string).collect(),
+        backchannel_logout_uri: row
+            .backchannel_logout_uri
+            .as_deref()
+            .and_then(|u| RedirectUri::parse(u).ok()),
+        backchannel_logout_session_required: row.backchannel_logout_session_required != 0,
         secret_hash: row.secret_hash,
         name: row.name,
         id: row.id,
@@ -79,6 +89,16 @@ pub fn client_row(client: &Client) -> ClientRow {
         require_mfa: i64::from(client.require_mfa),
         id_token_alg: client.id_token_alg.as_str().to_string(),
         created_at: client.created_at,
+        allow_no_pkce: i64::from(client.allow_no_pkce),
+        introspect_any: i64::from(client.introspect_any),
+        require_par: i64::from(client.require_par),
+        require_dpop: i64::from(client.require_dpop),
+        resources: client.resources.join(" "),
+        backchannel_logout_uri: client
+            .backchannel_logout_uri
+            .as_ref()
+            .map(|u| u.as_str().to_string()),
+        backchannel_logout_session_required: i64::from(client.backchannel_logout_session_required),
     }
 }
 

@@ -16,18 +16,25 @@ impl Services {
 
     /// Sets the gauges read at scrape time (database pool, mail backlog, signing key age).
     pub async fn observe_gauges(&self) -> ServiceResult<()> {
-        use crate::metrics::{DB_CONNECTIONS, MAIL_OLDEST, MAIL_QUEUE, SIGNING_KEY_AGE};
+        use super::outbox::Channel;
+        use crate::metrics::{
+            BACKCHANNEL_OLDEST, BACKCHANNEL_QUEUE, DB_CONNECTIONS, MAIL_OLDEST, MAIL_QUEUE,
+            SIGNING_KEY_AGE,
+        };
         let (open, idle) = self.db.pool_state();
         let in_use = f64::from(open) - idle as f64;
         metrics::gauge!(DB_CONNECTIONS, "state" => "in_use").set(in_use);
         metrics::gauge!(DB_CONNECTIONS, "state" => "idle").set(idle as f64);
         let now = self.now();
         let mut tx = self.db.read().await?;
-        let (queued, oldest) = tx.mail_backlog().await?;
+        let (queued, oldest) = tx.mail_backlog(Channel::Mail.as_str()).await?;
+        let (logouts, oldest_logout) = tx.mail_backlog(Channel::Backchannel.as_str()).await?;
         let newest_key = tx.newest_key_created_at().await?;
         drop(tx);
         metrics::gauge!(MAIL_QUEUE).set(queued as f64);
         metrics::gauge!(MAIL_OLDEST).set(oldest.map_or(0, |t| now - t) as f64);
+        metrics::gauge!(BACKCHANNEL_QUEUE).set(logouts as f64);
+        metrics::gauge!(BACKCHANNEL_OLDEST).set(oldest_logout.map_or(0, |t| now - t) as f64);
         if let Some(created) = newest_key {
             metrics::gauge!(SIGNING_KEY_AGE).set((now - created) as f64);
         }

@@ -53,7 +53,8 @@ impl Services {
         Ok(Some(convert::session(session)))
     }
 
-    /// Ends a session: it is deleted and the grants issued under it are revoked.
+    /// Ends a session: it is deleted, the grants issued under it are revoked, and the clients
+    /// that listen are told (Back-Channel Logout).
     pub async fn sign_out(
         &self,
         caller: &Caller,
@@ -95,6 +96,7 @@ impl Services {
         session_id: &str,
         now: i64,
     ) -> ServiceResult<u64> {
+        self.queue_session_logouts(tx, session_id, now).await?;
         tx.delete_session(session_id).await?;
         let offline = self.config.settings.logout.revoke_offline_grants;
         Ok(tx.revoke_session_grants(session_id, offline, now).await?)
@@ -109,6 +111,7 @@ impl Services {
         user_id: &str,
         now: i64,
     ) -> ServiceResult<(u64, u64)> {
+        self.queue_user_logouts(tx, user_id, now).await?;
         let sessions = tx.delete_user_sessions(user_id).await?;
         let grants = tx.revoke_user_grants(user_id, now).await?;
         Ok((sessions, grants))

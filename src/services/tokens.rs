@@ -9,14 +9,16 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::audit::{Event, EventType};
+use super::dpop::DpopRequest;
 use super::{Actor, Caller, Services, convert};
 use crate::auth::secret;
 use crate::domain::{Client, GrantType, ScopeSet, User};
 use crate::oidc::client::require_grant;
 use crate::oidc::client_auth::{self, Credentials};
+use crate::oidc::discovery::paths;
 use crate::oidc::params::Params;
-use crate::oidc::tokens::{AccessTokenClaims, TokenResponse, UserGrant};
-use crate::oidc::{ErrorCode, OAuthError, grants, introspect, pkce};
+use crate::oidc::tokens::{AccessTokenClaims, Binding, TokenResponse, UserGrant};
+use crate::oidc::{ErrorCode, OAuthError, authorize, grants, introspect, pkce};
 use crate::store::{RefreshRow, RotateOutcome, Tx};
 
 impl Services {
@@ -62,22 +64,51 @@ impl Services {
         }
     }
 
-    /// `POST /token` for an authenticated client.
+    /// `POST /token` for an authenticated client; `dpop` is the request's DPoP proof, which
+    /// binds the access token to its key (RFC 9449 §5).
     pub async fn token(
         &self,
         caller: &Caller,
         client: &Client,
         params: &Params,
+        dpop: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let caller = caller.as_actor(Actor::Client(client.id.clone()));
         let grant_type = params.require("grant_type")?;
+        let proof = self
+            .dpop_proof(
+                DpopRequest {
+                    proof: dpop,
+                    method: "POST",
+                    path: paths::TOKEN,
+                },
+                None,
+            )
+            .await?;
+        if client.require_dpop && proof.is_none() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "this client must send a DPoP proof",
+            ));
+        }
+        let jkt = proof.as_ref().map(|p| p.jkt.as_str());
         let issued = match GrantType::parse(grant_type) {
-            Some(GrantType::AuthorizationCode) => self.exchange_code(&caller, client, params).await,
-            Some(GrantType::RefreshToken) => self.refresh(&caller, client, params).await,
+            Some(GrantType::AuthorizationCode) => {
+                self.exchange_code(&caller, client, params, jkt).await
+            }
+            Some(GrantType::RefreshToken) => self.refresh(&caller, client, params, jkt).await,
             Some(GrantType::ClientCredentials) => {
                 require_grant(client, GrantType::ClientCredentials)?;
                 let scope = grants::client_credentials_scope(client, params)?;
-                self.provider.client_token(client, &scope)
+                let audience = authorize::resources(params, |r| client.has_resource(r))?;
+                self.provider.client_token(
+                    client,
+                    &scope,
+                    Binding {
+                        audience: &audience,
+                        jkt,
+                    },
+                )
             }
             None => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -102,6 +133,7 @@ impl Services {
         caller: &Caller,
         client: &Client,
         params: &Params,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         require_grant(client, GrantType::AuthorizationCode)?;
         let code = params.require("code")?;
@@ -143,9 +175,21 @@ impl Services {
             pkce::verify(params.get("code_verifier"), row.code_challenge.as_deref())
         {
             Some(("pkce_failed", e))
+        } else if let Err(e) = proves_key(row.code_dpop_jkt.as_deref(), jkt) {
+            Some(("dpop_key_mismatch", e))
         } else {
             None
         };
+        let audience = match refusal {
+            None => token_audience(params, &words(&row.grant.resources)),
+            Some(_) => Ok(Vec::new()),
+        };
+        let refusal = refusal.or_else(|| {
+            audience
+                .as_ref()
+                .err()
+                .map(|e| ("invalid_target", e.clone()))
+        });
         if let Some((reason, error)) = refusal {
             drop(tx);
             self.record_failure(caller, failed(reason, Some(&grant_id)), now)
@@ -177,6 +221,10 @@ impl Services {
             ));
         };
         let scope = ScopeSet::from_stored(&row.grant.scope);
+        // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key.
+        if let (Some(jkt), true) = (jkt, client.public) {
+            tx.bind_grant_to_dpop_key(&grant_id, jkt).await?;
+        }
         let refresh_token = if scope.contains("offline_access") {
             let token = secret::generate();
             let ttl = self.config.settings.tokens.refresh_token_ttl_secs;
@@ -209,6 +257,10 @@ impl Services {
                 scope: &scope,
                 nonce: row.nonce.as_deref(),
                 refresh_token,
+                binding: Binding {
+                    audience: &audience.unwrap_or_default(),
+                    jkt,
+                },
             },
         )
     }
@@ -221,6 +273,7 @@ impl Services {
         caller: &Caller,
         client: &Client,
         params: &Params,
+        jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         require_grant(client, GrantType::RefreshToken)?;
         let presented = params.require("refresh_token")?;
@@ -251,6 +304,12 @@ impl Services {
             return Err(invalid());
         }
         let scope = grants::refresh_scope(ScopeSet::from_stored(&row.grant.scope), params)?;
+        if let Err(e) = proves_key(row.grant.dpop_jkt.as_deref(), jkt) {
+            self.record_failure(caller, failed("dpop_key_mismatch"), now)
+                .await;
+            return Err(e);
+        }
+        let audience = token_audience(params, &words(&row.grant.resources))?;
         let new_token = secret::generate();
         let ttl = self.config.settings.tokens.refresh_token_ttl_secs;
         let mut tx = self.db.write().await?;
@@ -299,6 +358,10 @@ impl Services {
                 scope: &scope,
                 nonce: None,
                 refresh_token: Some(new_token),
+                binding: Binding {
+                    audience: &audience,
+                    jkt,
+                },
             },
         )
     }
@@ -364,7 +427,9 @@ impl Services {
         Ok(Found::Nothing)
     }
 
-    /// RFC 7662 §2: introspection by a confidential client.
+    /// RFC 7662 §2: introspection by a confidential client. A token issued to another client
+    /// is inactive unless the caller is a resource server (RFC 7662 §4 lets the server tell
+    /// each caller only what it may know).
     pub async fn introspect(
         &self,
         client: &Client,
@@ -382,6 +447,13 @@ impl Services {
             .find_token(token, params.get("token_type_hint"))
             .await?
         {
+            // Only the token's own client, or a resource server, learns it is active.
+            Found::Access(at) if !client.may_introspect(&at.client_id) => {
+                Ok(introspect::inactive())
+            }
+            Found::Refresh(row) if !client.may_introspect(&row.grant.client_id) => {
+                Ok(introspect::inactive())
+            }
             Found::Access(at) => {
                 let username = if at.grant_id.is_some() {
                     let mut tx = self.db.read().await?;
@@ -472,9 +544,51 @@ impl Services {
         Ok(())
     }
 
+    /// An access token presented to one of Tessera's own resources: valid, minted for its
+    /// client rather than another resource (RFC 8707), and presented as its binding demands
+    /// (RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a proof of its key, which
+    /// carries the token's hash). Whether its grant is live is the caller's read.
+    async fn resource_token(
+        &self,
+        presented: &Presented<'_>,
+    ) -> Result<Arc<AccessTokenClaims>, OAuthError> {
+        let at = self.verified_access_token(presented.token)?;
+        if at.for_other_resource() {
+            return Err(OAuthError::invalid_token(
+                "this token was minted for another resource",
+            ));
+        }
+        match (&at.jkt, presented.dpop_scheme) {
+            (None, false) => {}
+            (None, true) => {
+                return Err(OAuthError::invalid_token(
+                    "this token is not DPoP-bound; present it as a Bearer token",
+                ));
+            }
+            (Some(_), false) => {
+                return Err(OAuthError::invalid_token(
+                    "this token is DPoP-bound; present it with the DPoP scheme and a proof",
+                ));
+            }
+            (Some(jkt), true) => {
+                let proof = self
+                    .dpop_proof(presented.dpop, Some(presented.token))
+                    .await?
+                    .ok_or_else(|| {
+                        OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is missing")
+                    })?;
+                crate::oidc::dpop::bound_to(&proof, jkt)?;
+            }
+        }
+        Ok(at)
+    }
+
     /// OpenID Connect Core §5.3: the claims released by a user access token's scopes.
-    pub async fn userinfo(&self, token: &str) -> Result<Map<String, Value>, OAuthError> {
-        let at = self.verified_access_token(token)?;
+    pub async fn userinfo(
+        &self,
+        presented: &Presented<'_>,
+    ) -> Result<Map<String, Value>, OAuthError> {
+        let at = self.resource_token(presented).await?;
         let Some(grant_id) = at.grant_id.as_deref() else {
             return Err(OAuthError::invalid_token(
                 "this token was not issued for a user",
@@ -501,6 +615,49 @@ impl Services {
         body.insert("sub".into(), json!(user.id));
         Ok(body)
     }
+}
+
+/// RFC 9449 §10 and §5: a code or refresh token bound to a key needs a proof with that key.
+fn proves_key(bound: Option<&str>, proved: Option<&str>) -> Result<(), OAuthError> {
+    match (bound, proved) {
+        (None, _) => Ok(()),
+        (Some(bound), Some(proved)) if secret::constant_time_eq(bound, proved) => Ok(()),
+        (Some(_), _) => Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "a DPoP proof with the key this grant is bound to is required",
+        )),
+    }
+}
+
+/// The items of a space-separated stored list.
+fn words(stored: &str) -> Vec<String> {
+    stored
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// RFC 8707 §2.2: the audience of tokens from a grant: the resources the token request
+/// names, each of which the grant must allow, or all the grant's resources.
+fn token_audience(params: &Params, granted: &[String]) -> Result<Vec<String>, OAuthError> {
+    let asked = authorize::resources(params, |r| granted.iter().any(|g| g == r))?;
+    Ok(if asked.is_empty() {
+        granted.to_vec()
+    } else {
+        asked
+    })
+}
+
+/// An access token as a request to a resource presents it.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    /// The token.
+    pub token: &'a str,
+    /// It came with the `DPoP` authorization scheme rather than `Bearer`.
+    pub dpop_scheme: bool,
+    /// The request's DPoP proof and what it must match.
+    pub dpop: DpopRequest<'a>,
 }
 
 /// What a presented token turned out to be.

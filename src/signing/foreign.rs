@@ -43,6 +43,37 @@ pub fn verify_with_jwk(
     })
 }
 
+/// Members that only a private or symmetric key has (RFC 7517 §6, §7 of RFC 7518).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Verifies a compact JWS with the public key carried in its own `jwk` header (DPoP proofs,
+/// RFC 9449 §4.2); returns the claims and that key. A private or symmetric key is refused.
+pub fn verify_with_embedded_jwk(
+    token: &str,
+    allowed: &[SigningAlg],
+) -> Result<(VerifiedJwt, Map<String, Value>), VerifyError> {
+    use base64::Engine;
+    let header = token
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|h| serde_json::from_slice::<Map<String, Value>>(&h).ok())
+        .ok_or_else(|| VerifyError("the header is not base64url JSON".into()))?;
+    let jwk = header
+        .get("jwk")
+        .and_then(Value::as_object)
+        .ok_or_else(|| VerifyError("the header has no jwk".into()))?;
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+        return Err(VerifyError("the jwk must be a public key".into()));
+    }
+    let verified = verify_with_jwk(token, jwk, allowed)?;
+    Ok((verified, jwk.clone()))
+}
+
 fn verifier(alg: SigningAlg, key: &Jwk) -> Option<Box<dyn JwsVerifier>> {
     let boxed: Box<dyn JwsVerifier> = match alg {
         SigningAlg::RS256 => Box::new(RS256.verifier_from_jwk(key).ok()?),
@@ -74,6 +105,23 @@ mod tests {
         let verified = verify_with_jwk(&token, &jwk, &[SigningAlg::ES256]).unwrap();
         assert_eq!(verified.typ.as_deref(), Some("dpop+jwt"));
         assert_eq!(verified.claims["jti"], "1");
+    }
+
+    #[test]
+    fn verifies_with_the_embedded_public_key_only() {
+        let key = Jwk::generate_ec_key(EcCurve::P256).unwrap();
+        let signer = ES256.signer_from_jwk(&key).unwrap();
+        let mut header = JwsHeader::new();
+        header.set_token_type("dpop+jwt");
+        header.set_jwk(key.to_public_key().unwrap());
+        let token = jws::serialize_compact(br#"{"jti":"1"}"#, &header, &signer).unwrap();
+        let (verified, jwk) = verify_with_embedded_jwk(&token, &[SigningAlg::ES256]).unwrap();
+        assert_eq!(verified.claims["jti"], "1");
+        assert!(!jwk.contains_key("d"));
+        let mut leaky = JwsHeader::new();
+        leaky.set_jwk(key.clone());
+        let token = jws::serialize_compact(b"{}", &leaky, &signer).unwrap();
+        assert!(verify_with_embedded_jwk(&token, &[SigningAlg::ES256]).is_err());
     }
 
     #[test]

@@ -34,18 +34,36 @@ pub struct ClientRow {
     pub require_mfa: i64,
     /// Creation time.
     pub created_at: i64,
+    /// 1 when the client may leave PKCE out.
+    pub allow_no_pkce: i64,
+    /// 1 for a resource server that may introspect any token.
+    pub introspect_any: i64,
+    /// 1 when authorization requests must be pushed.
+    pub require_par: i64,
+    /// 1 when access tokens must be DPoP-bound.
+    pub require_dpop: i64,
+    /// Space-separated resource indicators.
+    pub resources: String,
+    /// Back-channel logout URI.
+    pub backchannel_logout_uri: Option<String>,
+    /// 1 when logout tokens must carry `sid`.
+    pub backchannel_logout_session_required: i64,
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
-     grant_types, scopes, roles, skip_consent, id_token_alg, created_at, require_mfa";
+     grant_types, scopes, roles, skip_consent, id_token_alg, created_at, require_mfa, allow_no_pkce, \
+     introspect_any, require_par, require_dpop, resources, backchannel_logout_uri, \
+     backchannel_logout_session_required";
 
 impl Tx {
     /// Inserts a client.
     pub async fn insert_client(&mut self, c: &ClientRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
-             grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at, require_mfa) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
+             grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at, require_mfa, \
+             allow_no_pkce, introspect_any, require_par, require_dpop, resources, backchannel_logout_uri, \
+             backchannel_logout_session_required) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -60,9 +78,37 @@ impl Tx {
         .bind(&c.id_token_alg)
         .bind(c.created_at)
         .bind(flag(c.require_mfa != 0))
+        .bind(flag(c.allow_no_pkce != 0))
+        .bind(flag(c.introspect_any != 0))
+        .bind(flag(c.require_par != 0))
+        .bind(flag(c.require_dpop != 0))
+        .bind(&c.resources)
+        .bind(&c.backchannel_logout_uri)
+        .bind(flag(c.backchannel_logout_session_required != 0))
         .execute(self.c())
         .await?;
         Ok(())
+    }
+
+    /// Replaces the settings of a client an admin may change after registration.
+    pub async fn update_client_settings(&mut self, c: &ClientRow, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET allow_no_pkce = $1, introspect_any = $2, require_par = $3, \
+             require_dpop = $4, resources = $5, backchannel_logout_uri = $6, \
+             backchannel_logout_session_required = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(flag(c.allow_no_pkce != 0))
+        .bind(flag(c.introspect_any != 0))
+        .bind(flag(c.require_par != 0))
+        .bind(flag(c.require_dpop != 0))
+        .bind(&c.resources)
+        .bind(&c.backchannel_logout_uri)
+        .bind(flag(c.backchannel_logout_session_required != 0))
+        .bind(now)
+        .bind(&c.id)
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Finds a client by id.

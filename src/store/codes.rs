@@ -19,6 +19,8 @@ pub struct CodeRow {
     pub expires_at: i64,
     /// Set once redeemed.
     pub consumed_at: Option<i64>,
+    /// The DPoP key the token request must prove (RFC 9449 §10).
+    pub code_dpop_jkt: Option<String>,
     /// The grant.
     #[sqlx(flatten)]
     pub grant: GrantFacts,
@@ -37,6 +39,8 @@ pub struct NewCode {
     pub code_challenge: Option<String>,
     /// OIDC nonce.
     pub nonce: Option<String>,
+    /// The DPoP key the token request must prove.
+    pub dpop_jkt: Option<String>,
     /// Expiry.
     pub expires_at: i64,
 }
@@ -45,8 +49,8 @@ impl Tx {
     /// Inserts a code.
     pub async fn insert_code(&mut self, code: &NewCode) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO codes (code_hash, grant_id, redirect_uri, code_challenge, nonce, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO codes (code_hash, grant_id, redirect_uri, code_challenge, nonce, expires_at, dpop_jkt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&code.code_hash)
         .bind(&code.grant_id)
@@ -54,6 +58,7 @@ impl Tx {
         .bind(&code.code_challenge)
         .bind(&code.nonce)
         .bind(code.expires_at)
+        .bind(&code.dpop_jkt)
         .execute(self.c())
         .await?;
         Ok(())
@@ -63,7 +68,8 @@ impl Tx {
     pub async fn find_code(&mut self, code_hash: &str) -> StoreResult<Option<CodeRow>> {
         Ok(sqlx::query_as(
             "SELECT c.grant_id, g.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.expires_at, \
-             c.consumed_at, g.user_id, g.session_id, g.scope, g.auth_time, g.amr, g.acr, g.revoked_at \
+             c.consumed_at, c.dpop_jkt AS code_dpop_jkt, g.user_id, g.session_id, g.scope, g.auth_time, g.amr, \
+             g.acr, g.revoked_at, g.resources, g.dpop_jkt \
              FROM codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1",
         )
         .bind(code_hash)

@@ -24,6 +24,10 @@ pub struct GrantFacts {
     pub acr: String,
     /// Set when the grant was revoked.
     pub revoked_at: Option<i64>,
+    /// Space-separated resource indicators its tokens may name (RFC 8707).
+    pub resources: String,
+    /// The DPoP key its refresh tokens are bound to (RFC 9449 §5, public clients).
+    pub dpop_jkt: Option<String>,
 }
 
 /// A grant to insert.
@@ -44,8 +48,8 @@ impl Tx {
     pub async fn insert_grant(&mut self, grant: &NewGrant) -> StoreResult<()> {
         let g = &grant.facts;
         sqlx::query(
-            "INSERT INTO grants (id, client_id, user_id, session_id, scope, auth_time, amr, acr, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO grants (id, client_id, user_id, session_id, scope, auth_time, amr, acr, created_at, expires_at, resources) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&grant.id)
         .bind(&g.client_id)
@@ -57,6 +61,7 @@ impl Tx {
         .bind(&g.acr)
         .bind(grant.now)
         .bind(grant.expires_at)
+        .bind(&g.resources)
         .execute(self.c())
         .await?;
         Ok(())
@@ -121,6 +126,48 @@ impl Tx {
             .execute(self.c())
             .await?;
         Ok(())
+    }
+
+    /// Binds a grant's refresh tokens to a DPoP key.
+    pub async fn bind_grant_to_dpop_key(&mut self, id: &str, jkt: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE grants SET dpop_jkt = $1 WHERE id = $2")
+            .bind(jkt)
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(())
+    }
+
+    /// The clients with a back-channel logout URI that received tokens in a session:
+    /// client id, logout URI, ID token algorithm and the user.
+    pub async fn logout_receivers_of_session(
+        &mut self,
+        session_id: &str,
+    ) -> StoreResult<Vec<(String, String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT c.id, c.backchannel_logout_uri, c.id_token_alg, g.user_id FROM grants g \
+             JOIN clients c ON c.id = g.client_id \
+             WHERE g.session_id = $1 AND c.backchannel_logout_uri IS NOT NULL",
+        )
+        .bind(session_id)
+        .fetch_all(self.c())
+        .await?)
+    }
+
+    /// The same for every live session of a user, with the session id.
+    pub async fn logout_receivers_of_user(
+        &mut self,
+        user_id: &str,
+    ) -> StoreResult<Vec<(String, String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT DISTINCT c.id, c.backchannel_logout_uri, c.id_token_alg, g.session_id FROM grants g \
+             JOIN clients c ON c.id = g.client_id \
+             WHERE g.user_id = $1 AND c.backchannel_logout_uri IS NOT NULL \
+             AND g.session_id IN (SELECT s.id FROM sessions s WHERE s.user_id = $1)",
+        )
+        .bind(user_id)
+        .fetch_all(self.c())
+        .await?)
     }
 
     /// Revokes a grant.

@@ -1,5 +1,5 @@
-//! The mail outbox: messages written in the transaction of the change that caused them, and
-//! claimed one at a time by a sender. A claim is a lease (`locked_until`) taken with a
+//! The outbox: messages (mail, and back-channel logout tokens on their own channel) written in
+//! the transaction of the change that caused them, and claimed one at a time by a sender. A claim is a lease (`locked_until`) taken with a
 //! conditional update, so at most one node works on a message at a time, and a node that
 //! dies mid-send only delays it.
 
@@ -10,6 +10,8 @@ use super::{StoreResult, Tx};
 /// A message to queue.
 #[derive(Debug, Clone)]
 pub struct NewMail {
+    /// Which sender takes it (`mail`, `backchannel`).
+    pub channel: &'static str,
     /// The recipient's address.
     pub recipient: String,
     /// The template that renders it (`verify_email`, …).
@@ -34,11 +36,12 @@ pub struct MailRow {
 }
 
 impl Tx {
-    /// Unsent messages: how many, and when the oldest was queued.
-    pub async fn mail_backlog(&mut self) -> StoreResult<(i64, Option<i64>)> {
+    /// Unsent messages of a channel: how many, and when the oldest was queued.
+    pub async fn mail_backlog(&mut self, channel: &str) -> StoreResult<(i64, Option<i64>)> {
         Ok(sqlx::query_as(
-            "SELECT COUNT(*), MIN(created_at) FROM mail_outbox WHERE sent_at IS NULL",
+            "SELECT COUNT(*), MIN(created_at) FROM mail_outbox WHERE sent_at IS NULL AND channel = $1",
         )
+        .bind(channel)
         .fetch_one(self.c())
         .await?)
     }
@@ -46,37 +49,46 @@ impl Tx {
     /// Queues a message, due at once.
     pub async fn enqueue_mail(&mut self, mail: &NewMail, now: i64) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO mail_outbox (created_at, recipient, template, context, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $1)",
+            "INSERT INTO mail_outbox (created_at, recipient, template, context, next_attempt_at, channel) \
+             VALUES ($1, $2, $3, $4, $1, $5)",
         )
         .bind(now)
         .bind(&mail.recipient)
         .bind(&mail.template)
         .bind(&mail.context)
+        .bind(mail.channel)
         .execute(self.c())
         .await?;
         Ok(())
     }
 
-    /// Whether any message is due.
-    pub async fn mail_due(&mut self, now: i64) -> StoreResult<bool> {
+    /// Whether any message of a channel is due.
+    pub async fn mail_due(&mut self, channel: &str, now: i64) -> StoreResult<bool> {
         let due: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+            "SELECT id FROM mail_outbox WHERE channel = $2 AND sent_at IS NULL AND next_attempt_at <= $1 \
              AND (locked_until IS NULL OR locked_until <= $1) LIMIT 1",
         )
         .bind(now)
+        .bind(channel)
         .fetch_optional(self.c())
         .await?;
         Ok(due.is_some())
     }
 
-    /// Claims the oldest due message for `lease` seconds; `None` when nothing is due.
-    pub async fn claim_mail(&mut self, now: i64, lease: i64) -> StoreResult<Option<MailRow>> {
+    /// Claims the oldest due message of a channel for `lease` seconds; `None` when nothing is
+    /// due.
+    pub async fn claim_mail(
+        &mut self,
+        channel: &str,
+        now: i64,
+        lease: i64,
+    ) -> StoreResult<Option<MailRow>> {
         let due: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 \
+            "SELECT id FROM mail_outbox WHERE channel = $2 AND sent_at IS NULL AND next_attempt_at <= $1 \
              AND (locked_until IS NULL OR locked_until <= $1) ORDER BY id LIMIT 1",
         )
         .bind(now)
+        .bind(channel)
         .fetch_optional(self.c())
         .await?;
         let Some((id,)) = due else {
@@ -110,6 +122,21 @@ impl Tx {
             .bind(id)
             .execute(self.c())
             .await?;
+        Ok(())
+    }
+
+    /// Gives a message up after too many failed attempts: it is kept, with the error, as if
+    /// done, so that no sender tries it again.
+    pub async fn mail_abandoned(&mut self, id: i64, now: i64, error: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE mail_outbox SET attempts = attempts + 1, sent_at = $1, locked_until = NULL, \
+             last_error = $2 WHERE id = $3",
+        )
+        .bind(now)
+        .bind(error)
+        .bind(id)
+        .execute(self.c())
+        .await?;
         Ok(())
     }
 

@@ -47,7 +47,7 @@ impl Tx {
     ) -> StoreResult<Option<RefreshRow>> {
         Ok(sqlx::query_as(
             "SELECT r.grant_id, r.expires_at, r.used_at, g.client_id, g.user_id, g.session_id, g.scope, \
-             g.auth_time, g.amr, g.acr, g.revoked_at \
+             g.auth_time, g.amr, g.acr, g.revoked_at, g.resources, g.dpop_jkt \
              FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1",
         )
         .bind(token_hash)

@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
             get(oidc::userinfo::get).post(oidc::userinfo::post),
         )
         .route(paths::REVOKE, post(oidc::introspect::revoke))
+        .route(paths::PAR, post(oidc::par::push))
         // Set before the CORS layer so that it also wraps the 405 answers, which is where
         // preflight OPTIONS requests would otherwise end.
         .method_not_allowed_fallback(ops::method_not_allowed)
@@ -62,7 +63,15 @@ pub fn router(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(Any)
                 .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::HeaderName::from_static("dpop"),
+                ])
+                .expose_headers([
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderName::from_static("dpop-nonce"),
+                ])
                 .max_age(std::time::Duration::from_secs(3600)),
         );
     let protocol = Router::new()

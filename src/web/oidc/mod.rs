@@ -2,8 +2,10 @@
 
 pub mod authorize;
 pub mod discovery;
+pub mod dpop;
 pub mod end_session;
 pub mod introspect;
+pub mod par;
 pub mod respond;
 pub mod token;
 pub mod userinfo;

@@ -42,6 +42,8 @@ pub fn json_error(error: OAuthError, basic_challenge: bool) -> Response {
     log(&error);
     let body = json!({ "error": error.code.as_str(), "error_description": error.description });
     let mut response = no_store_json(status_of(&error), &body);
+    // The code, for layers that add headers to some errors (`DPoP-Nonce`).
+    response.extensions_mut().insert(error.code);
     if error.code == ErrorCode::InvalidClient && basic_challenge {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -70,6 +72,34 @@ pub fn bearer_error(error: Option<OAuthError>) -> Response {
     );
     let body = json!({ "error": error.code.as_str(), "error_description": error.description });
     let mut response = no_store_json(status_of(&error), &body);
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// RFC 9449 §7.1: an error of a DPoP-bound request to a resource, 401 with a `DPoP`
+/// challenge naming the accepted algorithms.
+pub fn dpop_error(error: OAuthError) -> Response {
+    log(&error);
+    let status = match error.code {
+        ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::ServerError | ErrorCode::TemporarilyUnavailable => status_of(&error),
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let algs: Vec<&str> = crate::oidc::dpop::ALGS.iter().map(|a| a.as_str()).collect();
+    let challenge = format!(
+        "DPoP algs=\"{}\", error=\"{}\", error_description=\"{}\"",
+        algs.join(" "),
+        error.code.as_str(),
+        error.description.replace(['"', '\\'], "'")
+    );
+    let body = json!({ "error": error.code.as_str(), "error_description": error.description });
+    let mut response = no_store_json(status, &body);
+    response.extensions_mut().insert(error.code);
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response
             .headers_mut()

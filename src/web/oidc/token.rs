@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
-use super::respond;
+use super::{dpop, respond};
 use crate::oidc::OAuthError;
 use crate::oidc::client::Client;
 use crate::oidc::client_auth;
@@ -45,10 +45,11 @@ pub async fn token(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match exchange(&state, &caller, &headers, body).await {
+    let response = match exchange(&state, &caller, &headers, body).await {
         Ok(body) => respond::no_store_json(StatusCode::OK, &body),
         Err(error) => client_endpoint_error(&headers, error),
-    }
+    };
+    dpop::with_nonce(&state, &headers, response)
 }
 
 async fn exchange(
@@ -59,7 +60,11 @@ async fn exchange(
 ) -> Result<serde_json::Value, OAuthError> {
     let params = form::body(headers, body).await?;
     let client = authenticate_client(state, caller, headers, &params).await?;
-    let response = state.services.token(caller, &client, &params).await?;
+    let proof = dpop::proof_header(headers)?;
+    let response = state
+        .services
+        .token(caller, &client, &params, proof)
+        .await?;
     tracing::debug!(client_id = ?client.id, grant_type = ?params.get("grant_type"), "tokens issued");
     serde_json::to_value(response).map_err(OAuthError::server_error)
 }

@@ -1,51 +1,90 @@
-//! `GET|POST /userinfo` (OpenID Connect Core §5.3): the bearer token comes in the
-//! Authorization header or, for POST, the form body (RFC 6750 §2.1–2.2), never both.
+//! `GET|POST /userinfo` (OpenID Connect Core §5.3): the access token comes in the
+//! Authorization header (`Bearer`, or `DPoP` with a proof: RFC 9449 §7) or, for POST, the
+//! form body (RFC 6750 §2.1–2.2), never both.
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 
-use super::respond;
+use super::{dpop, respond};
 use crate::oidc::OAuthError;
+use crate::oidc::discovery::paths;
+use crate::services::dpop::DpopRequest;
+use crate::services::tokens::Presented;
 use crate::state::AppState;
 use crate::web::form;
 
-/// The token of an `Authorization: Bearer` header; `Err` when the header is malformed.
-fn bearer(headers: &HeaderMap) -> Result<Option<String>, OAuthError> {
+/// A token and the scheme it came with (`true` for DPoP).
+type Token = (String, bool);
+
+/// The token of an `Authorization: Bearer|DPoP` header; `Err` when the header is malformed.
+fn authorization(headers: &HeaderMap) -> Result<Option<Token>, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let malformed =
-        || OAuthError::invalid_request("the Authorization header must be 'Bearer <token>'");
+    let malformed = || {
+        OAuthError::invalid_request(
+            "the Authorization header must be 'Bearer <token>' or 'DPoP <token>'",
+        )
+    };
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+    let dpop_scheme = scheme.eq_ignore_ascii_case("dpop");
+    if !(dpop_scheme || scheme.eq_ignore_ascii_case("bearer")) || token.trim().is_empty() {
         return Err(malformed());
     }
-    Ok(Some(token.trim().to_string()))
+    Ok(Some((token.trim().to_string(), dpop_scheme)))
 }
 
-async fn answer(state: &AppState, token: Result<Option<String>, OAuthError>) -> Response {
-    let token = match token {
-        Ok(Some(token)) => token,
-        Ok(None) => return respond::bearer_error(None),
-        Err(e) => return respond::bearer_error(Some(e)),
-    };
-    match state.services.userinfo(&token).await {
-        Ok(claims) => respond::no_store_json(StatusCode::OK, &serde_json::Value::Object(claims)),
-        Err(e) => respond::bearer_error(Some(e)),
+async fn answer(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    token: Result<Option<Token>, OAuthError>,
+) -> Response {
+    let dpop_scheme = matches!(&token, Ok(Some((_, true))));
+    let outcome = async {
+        let Some((token, dpop_scheme)) = token? else {
+            return Ok(None);
+        };
+        let presented = Presented {
+            token: &token,
+            dpop_scheme,
+            dpop: DpopRequest {
+                proof: dpop::proof_header(headers)?,
+                method: method.as_str(),
+                path: paths::USERINFO,
+            },
+        };
+        state.services.userinfo(&presented).await.map(Some)
     }
+    .await;
+    let response = match outcome {
+        Ok(Some(claims)) => {
+            respond::no_store_json(StatusCode::OK, &serde_json::Value::Object(claims))
+        }
+        Ok(None) => respond::bearer_error(None),
+        Err(e) if dpop_scheme || dpop::is_dpop_error(&e) => respond::dpop_error(e),
+        Err(e) => respond::bearer_error(Some(e)),
+    };
+    dpop::with_nonce(state, headers, response)
 }
 
 /// `GET /userinfo`.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    answer(&state, bearer(&headers)).await
+pub async fn get(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
+    let token = authorization(&headers);
+    answer(&state, &method, &headers, token).await
 }
 
 /// `POST /userinfo`.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let from_header = bearer(&headers);
+pub async fn post(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let from_header = authorization(&headers);
     let token = if form::is_form(&headers) {
         match form::body(&headers, body).await {
             Err(e) => Err(e),
@@ -53,7 +92,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
                 (Ok(Some(_)), Some(_)) => {
                     Err(OAuthError::invalid_request("send the token only once"))
                 }
-                (Ok(None), Some(t)) => Ok(Some(t.to_string())),
+                (Ok(None), Some(t)) => Ok(Some((t.to_string(), false))),
                 (other, None) => other,
                 (Err(e), Some(_)) => Err(e),
             },
@@ -61,5 +100,5 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     } else {
         from_header
     };
-    answer(&state, token).await
+    answer(&state, &method, &headers, token).await
 }
