@@ -91,6 +91,11 @@ impl Application {
             discovery: Arc::from(discovery),
         };
         crate::cli::bootstrap::first_start(&state.services).await?;
+        for client in state.services.list_clients().await? {
+            if !client.requires_pkce() {
+                tracing::warn!(client_id = %client.id, "INSECURE CLIENT: allowed to leave PKCE out (allow_no_pkce); RFC 9700 asks PKCE of every client");
+            }
+        }
         let metrics_listener = match &state.config.settings.metrics_listen {
             Some(address) => {
                 crate::metrics::install();

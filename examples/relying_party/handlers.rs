@@ -38,10 +38,48 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin", get(admin))
         .route("/refresh", post(refresh))
         .route("/logout", post(logout))
+        .route("/backchannel-logout", post(backchannel_logout))
         .route("/style.css", get(stylesheet))
         .fallback(not_found)
         .layer(middleware::map_response(security_headers))
         .with_state(app)
+}
+
+/// `POST /backchannel-logout`: Tessera says a user's session ended there
+/// (Back-Channel Logout 1.0 §2.8: 200 when done, 400 for a bad token).
+async fn backchannel_logout(
+    State(app): State<Arc<App>>,
+    form: Result<Form<std::collections::HashMap<String, String>>, FormRejection>,
+) -> Response {
+    let token = form
+        .ok()
+        .and_then(|Form(mut f)| f.remove("logout_token"))
+        .unwrap_or_default();
+    let provider = app.provider();
+    let verified = crate::backchannel::verify(
+        &token,
+        &provider.jwks,
+        &provider.issuer,
+        app.settings.client_id.as_str(),
+    );
+    match verified {
+        Ok(of) => {
+            let ended = app
+                .sessions
+                .end_signed_in(of.sid.as_deref(), of.sub.as_deref());
+            tracing::info!(target: env!("CARGO_CRATE_NAME"), ended, "signed out by Tessera (back-channel logout)");
+            StatusCode::OK.into_response()
+        }
+        Err(reason) => {
+            tracing::warn!(target: env!("CARGO_CRATE_NAME"), %reason, "logout token refused");
+            (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "application/json")],
+                r#"{"error":"invalid_request"}"#,
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Adds headers that make the pages harder to misuse.

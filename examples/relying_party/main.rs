@@ -11,8 +11,10 @@
 //! * ID-token verification by the library (signature via the JWKS, issuer,
 //!   audience, expiry, nonce) plus the `at_hash` check, with a custom
 //!   `roles` claim read through openidconnect's additional-claims support;
-//! * the userinfo endpoint, the refresh-token grant, and RP-initiated
-//!   logout (`end_session_endpoint`);
+//! * the userinfo endpoint, the refresh-token grant, RP-initiated logout
+//!   (`end_session_endpoint`), and back-channel logout: when the user's
+//!   Tessera session ends, Tessera POSTs a logout token to
+//!   `/backchannel-logout` and the app signs them out too;
 //! * calling the example resource server (`resource_server.rs`) with the
 //!   access token, and a page limited to users with the `admin` role.
 //!
@@ -47,7 +49,8 @@
 //! ## Pages
 //!
 //! `GET /` (home), `GET /login`, `GET /callback`, `GET /profile`,
-//! `GET /admin`, `POST /refresh`, `POST /logout` and `GET /style.css`. The
+//! `GET /admin`, `POST /refresh`, `POST /logout`, `POST /backchannel-logout`
+//! (for Tessera, not browsers) and `GET /style.css`. The
 //! pages use no JavaScript; POST forms carry a per-session CSRF token.
 //! Stable element ids for tests: `signin`, `refresh`, `signout` (home
 //! buttons); `name`, `email`, `roles`, `userinfo-roles`, `api-me` (profile);
@@ -63,6 +66,7 @@
 //! * `session.rs`: this app's own sessions and CSRF tokens;
 //! * `handlers.rs`: the routes and what each one does;
 //! * `api.rs`: calls to the resource server;
+//! * `backchannel.rs`: logout tokens from Tessera;
 //! * `errors.rs`: errors shown to the user as pages;
 //! * `html.rs` and `style.css`: the pages' HTML and stylesheet;
 //! * `../common/mod.rs`: what the three examples share.
@@ -71,6 +75,7 @@
 mod common;
 
 mod api;
+mod backchannel;
 mod errors;
 mod handlers;
 mod html;

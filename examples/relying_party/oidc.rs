@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreErrorResponseType, CoreGenderClaim, CoreJsonWebKey,
-    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreRevocableToken,
-    CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
+    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AccessToken, AccessTokenHash, AdditionalClaims, ClaimsVerificationError, Client, CsrfToken,
@@ -108,6 +108,10 @@ pub type RpClient = Client<
 pub struct Provider {
     /// Client configured from the discovery document and JWKS.
     pub client: RpClient,
+    /// Tessera's signing keys, for logout tokens.
+    pub jwks: CoreJsonWebKeySet,
+    /// Tessera's issuer identifier.
+    pub issuer: String,
     /// RP-initiated logout endpoint, when Tessera offers one.
     end_session: Option<EndSessionUrl>,
 }
@@ -137,6 +141,8 @@ pub struct SignedIn {
     pub refresh_token: Option<RefreshToken>,
     /// Userinfo answer, or why it could not be had.
     pub userinfo: Result<RoleUserInfo, String>,
+    /// Tessera's session id (`sid`), which its logout tokens name.
+    pub sid: Option<String>,
 }
 
 /// The query parameters of the redirect back from Tessera.
@@ -224,6 +230,8 @@ async fn discover(http: &reqwest::Client, settings: &Settings) -> Result<Provide
             }
         })?;
     let end_session = metadata.additional_metadata().end_session_endpoint.clone();
+    let jwks = metadata.jwks().clone();
+    let issuer = metadata.issuer().to_string();
     let token_url = metadata.token_endpoint().cloned().ok_or_else(|| {
         Discovery::Fatal("the discovery document has no token_endpoint".to_owned())
     })?;
@@ -236,6 +244,8 @@ async fn discover(http: &reqwest::Client, settings: &Settings) -> Result<Provide
     .set_token_uri(token_url);
     Ok(Provider {
         client,
+        jwks,
+        issuer,
         end_session,
     })
 }
@@ -287,6 +297,7 @@ impl App {
             .await?;
         let userinfo = self.fetch_userinfo(&access_token, claims.subject()).await;
         Ok(SignedIn {
+            sid: crate::backchannel::session_of(&id_token.to_string()),
             id_token,
             claims,
             nonce,

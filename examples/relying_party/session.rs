@@ -135,6 +135,24 @@ impl SessionStore {
         }
     }
 
+    /// Signs out every session of Tessera session `sid` (or, when the logout
+    /// token names no session, of user `sub`); returns how many.
+    pub fn end_signed_in(&self, sid: Option<&str>, sub: Option<&str>) -> usize {
+        let mut sessions = self.lock();
+        let before = sessions.len();
+        sessions.retain(|_, session| {
+            let Some(user) = &session.user else {
+                return true;
+            };
+            let same = match sid {
+                Some(sid) => user.sid.as_deref() == Some(sid),
+                None => sub == Some(user.claims.subject().as_str()),
+            };
+            !same
+        });
+        before - sessions.len()
+    }
+
     /// Forgets a session.
     pub fn remove(&self, id: &str) {
         self.lock().remove(id);

@@ -75,6 +75,10 @@ async fn register_example_app(services: &Services) -> anyhow::Result<()> {
             "client_credentials".into(),
         ],
         roles: vec!["user".into()],
+        options: crate::services::clients::ClientOptions {
+            backchannel_logout_uri: Some("http://127.0.0.1:3000/backchannel-logout".into()),
+            ..Default::default()
+        },
         ..ClientSpec::default()
     };
     let registered = match services.register_client(&Caller::cli(), spec).await {

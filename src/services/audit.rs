@@ -116,8 +116,6 @@ pub enum EventType {
     ClientDeleted,
     /// A client's settings were changed.
     ClientUpdated,
-    /// A logout token was delivered to a client's back-channel logout URI (or given up on).
-    BackchannelLogout,
     /// A client's secret was replaced.
     ClientSecretRotated,
     /// New signing keys were generated.
@@ -192,7 +190,6 @@ impl EventType {
             EventType::ClientCreated => "client_created",
             EventType::ClientDeleted => "client_deleted",
             EventType::ClientUpdated => "client_updated",
-            EventType::BackchannelLogout => "backchannel_logout",
             EventType::ClientSecretRotated => "client_secret_rotated",
             EventType::KeyRotated => "key_rotated",
             EventType::SignUp => "sign_up",

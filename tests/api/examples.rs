@@ -57,6 +57,7 @@ impl ExampleStack {
         client_spec.client_id = Some(client_id.clone());
         client_spec.redirect_uris = vec![format!("{rp_url}/callback")];
         client_spec.post_logout_redirect_uris = vec![format!("{rp_url}/")];
+        client_spec.options.backchannel_logout_uri = Some(format!("{rp_url}/backchannel-logout"));
         app.create_client(client_spec).await;
         // The example reads its secret from a file made before the client existed: store that
         // secret's hash directly, as a fixture.
@@ -229,6 +230,59 @@ async fn the_example_app_signs_in_shows_roles_guards_admin_refreshes_and_signs_o
         account.status(),
         StatusCode::SEE_OTHER,
         "the Tessera session is gone"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_at_tessera_signs_the_user_out_of_the_example_app() {
+    let stack = ExampleStack::start().await;
+    let http = crate::helpers::browser();
+    let (url, status, _) = follow(
+        &stack,
+        &http,
+        &format!("{}/login", stack.rp_url),
+        ("admin", ADMIN_PASSWORD),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{url}");
+    let home = |http: reqwest::Client| {
+        let url = format!("{}/", stack.rp_url);
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(
+        home(http.clone()).await.contains("id=\"signout\""),
+        "signed in at the app"
+    );
+
+    // The user signs out on Tessera's own page, not through the app.
+    let page = http
+        .get(stack.app.url("/logout"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_input(&page, "csrf_token").expect("sign-out form");
+    let signed_out = http
+        .post(stack.app.url("/logout"))
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_out.status().is_success() || signed_out.status().is_redirection());
+
+    let mut app_page = String::new();
+    for _ in 0..100 {
+        app_page = home(http.clone()).await;
+        if app_page.contains("id=\"signin\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        app_page.contains("id=\"signin\""),
+        "the back-channel logout signed the user out of the app: {app_page}"
     );
 }
 
