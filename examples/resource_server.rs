@@ -68,12 +68,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::Parser;
 use josekit::jwk::Jwk;
 use josekit::jws::{ES256, EdDSA, JwsVerifier, RS256};
 use josekit::jwt::{self, JwtPayload};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, RwLock};
 use tracing::{debug, info, warn};
 
@@ -109,6 +112,11 @@ struct Args {
     /// Address to listen on.
     #[arg(long, env = "RS_LISTEN", default_value = "127.0.0.1:4000")]
     listen: SocketAddr,
+
+    /// The URL clients call this API at, which DPoP proofs name in `htu`
+    /// (default: http:// and the address listened on).
+    #[arg(long, env = "RS_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 /// The part of the discovery document this API needs.
@@ -138,6 +146,10 @@ struct TokenValidator {
     /// When an unknown `kid` last caused a fetch; the lock also makes
     /// concurrent requests share one fetch instead of each starting one.
     last_refetch: Mutex<Option<Instant>>,
+    /// This API's public base URL (DPoP `htu`).
+    public_url: String,
+    /// DPoP proofs seen within their window, by `jti` (replays are refused).
+    seen_proofs: std::sync::Mutex<HashMap<String, f64>>,
 }
 
 /// What a valid token says, as this API uses it.
@@ -151,6 +163,8 @@ struct AccessClaims {
     scope: String,
     /// Roles, present when the `roles` scope was granted.
     roles: Vec<String>,
+    /// The DPoP key the token is bound to (`cnf.jkt`), if any.
+    jkt: Option<String>,
 }
 
 /// Why a request was not authenticated (RFC 6750 §3).
@@ -160,6 +174,8 @@ enum AuthError {
     Missing,
     /// A token was presented but failed a check.
     InvalidToken(String),
+    /// A DPoP-bound token came without a valid proof of its key.
+    InvalidProof(String),
 }
 
 #[tokio::main]
@@ -193,6 +209,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         })?;
     info!(keys = keys.len(), jwks_uri = %discovery.jwks_uri, "loaded signing keys");
 
+    let (listener, bound) = common::listen(args.listen).await?;
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{bound}"))
+        .trim_end_matches('/')
+        .to_owned();
     let validator = Arc::new(TokenValidator {
         issuer: discovery.issuer,
         audiences,
@@ -200,9 +222,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         http,
         keys: RwLock::new(keys),
         last_refetch: Mutex::new(None),
+        public_url,
+        seen_proofs: std::sync::Mutex::new(HashMap::new()),
     });
 
-    let (listener, bound) = common::listen(args.listen).await?;
     println!(
         "Resource server listening on http://{bound} (issuer {}, audiences {})",
         validator.issuer,
@@ -272,16 +295,42 @@ impl FromRequestParts<Arc<TokenValidator>> for AccessClaims {
         parts: &mut Parts,
         validator: &Arc<TokenValidator>,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers)?;
-        validator.validate(token).await.map_err(|reason| {
+        let (token, dpop_scheme) = bearer_token(&parts.headers)?;
+        let claims = validator.validate(token).await.map_err(|reason| {
             debug!(%reason, "refused a token");
             AuthError::InvalidToken(reason)
-        })
+        })?;
+        // RFC 9449 §7: a bound token needs the DPoP scheme and a proof of its
+        // key; an unbound one must not claim to be bound.
+        match (&claims.jkt, dpop_scheme) {
+            (None, false) => {}
+            (None, true) => {
+                return Err(AuthError::InvalidToken(
+                    "the token is not DPoP-bound".into(),
+                ));
+            }
+            (Some(_), false) => {
+                return Err(AuthError::InvalidToken(
+                    "the token is DPoP-bound: use the DPoP scheme with a proof".into(),
+                ));
+            }
+            (Some(jkt), true) => {
+                let url = format!("{}{}", validator.public_url, parts.uri.path());
+                validator
+                    .check_proof(&parts.headers, parts.method.as_str(), &url, token, jkt)
+                    .map_err(|reason| {
+                        debug!(%reason, "refused a DPoP proof");
+                        AuthError::InvalidProof(reason)
+                    })?;
+            }
+        }
+        Ok(claims)
     }
 }
 
-/// Takes the token from `Authorization: Bearer <token>`.
-fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+/// Takes the token from `Authorization: Bearer <token>` or `DPoP <token>`;
+/// says which scheme it came with (`true` for DPoP).
+fn bearer_token(headers: &HeaderMap) -> Result<(&str, bool), AuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(AuthError::Missing);
     };
@@ -291,15 +340,16 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
     let Some((scheme, token)) = value.split_once(' ') else {
         return Err(AuthError::Missing);
     };
-    // Another scheme (Basic, ...) means no bearer token was presented.
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let dpop = scheme.eq_ignore_ascii_case("dpop");
+    // Another scheme (Basic, ...) means no access token was presented.
+    if !dpop && !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::Missing);
     }
     let token = token.trim();
     if token.is_empty() {
         return Err(AuthError::InvalidToken("empty bearer token".into()));
     }
-    Ok(token)
+    Ok((token, dpop))
 }
 
 impl IntoResponse for AuthError {
@@ -314,6 +364,15 @@ impl IntoResponse for AuthError {
                 (
                     format!(r#"Bearer error="invalid_token", error_description="{description}""#),
                     json!({ "error": "invalid_token", "error_description": reason }),
+                )
+            }
+            AuthError::InvalidProof(reason) => {
+                let description = header_safe(&reason);
+                (
+                    format!(
+                        r#"DPoP algs="ES256 EdDSA RS256", error="invalid_dpop_proof", error_description="{description}""#
+                    ),
+                    json!({ "error": "invalid_dpop_proof", "error_description": reason }),
                 )
             }
         };
@@ -342,6 +401,70 @@ fn header_safe(text: &str) -> String {
 }
 
 impl TokenValidator {
+    /// RFC 9449 §4.3: the request's one `DPoP` proof is signed by the public
+    /// key in its header, is fresh and unused, names this request's method
+    /// and URL and the token's hash, and its key is the one the token is
+    /// bound to.
+    fn check_proof(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        url: &str,
+        token: &str,
+        jkt: &str,
+    ) -> Result<(), String> {
+        let mut proofs = headers.get_all("dpop").iter();
+        let proof = match (proofs.next(), proofs.next()) {
+            (Some(proof), None) => proof.to_str().map_err(|_| "the DPoP header is not text")?,
+            _ => return Err("send exactly one DPoP proof".into()),
+        };
+        let header = jwt::decode_header(proof).map_err(|_| "the proof is not a JWT".to_owned())?;
+        if header.claim("typ").and_then(Value::as_str) != Some("dpop+jwt") {
+            return Err("the proof's typ is not dpop+jwt".into());
+        }
+        let jwk = header
+            .claim("jwk")
+            .and_then(Value::as_object)
+            .ok_or("the proof has no jwk")?;
+        if jwk.contains_key("d") {
+            return Err("the proof carries a private key".into());
+        }
+        let key = Jwk::from_map(jwk.clone()).map_err(|_| "the proof's jwk is invalid")?;
+        let verifier: Box<dyn JwsVerifier> = match header.claim("alg").and_then(Value::as_str) {
+            Some("ES256") => Box::new(ES256.verifier_from_jwk(&key).map_err(|e| e.to_string())?),
+            Some("EdDSA") => Box::new(EdDSA.verifier_from_jwk(&key).map_err(|e| e.to_string())?),
+            Some("RS256") => Box::new(RS256.verifier_from_jwk(&key).map_err(|e| e.to_string())?),
+            _ => return Err("the proof's alg is not accepted".into()),
+        };
+        let (payload, _) = jwt::decode_with_verifier(proof, verifier.as_ref())
+            .map_err(|_| "the proof's signature is invalid".to_owned())?;
+        let text = |name: &str| payload.claim(name).and_then(Value::as_str);
+        if text("htm") != Some(method)
+            || text("htu").map(|u| u.split(['?', '#']).next()) != Some(Some(url))
+        {
+            return Err("the proof names another request".into());
+        }
+        let now = unix_now();
+        let iat = numeric_claim(&payload, "iat").ok_or("the proof has no iat")?;
+        if (now - iat).abs() > 60.0 {
+            return Err("the proof is not fresh".into());
+        }
+        let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
+        if text("ath") != Some(ath.as_str()) {
+            return Err("the proof's ath does not match the token".into());
+        }
+        if thumbprint(jwk).as_deref() != Some(jkt) {
+            return Err("the proof's key is not the token's key".into());
+        }
+        let jti = text("jti").ok_or("the proof has no jti")?.to_owned();
+        let mut seen = self.seen_proofs.lock().unwrap_or_else(|e| e.into_inner());
+        seen.retain(|_, at| now - *at <= 120.0);
+        if seen.insert(jti, iat).is_some() {
+            return Err("the proof was used before".into());
+        }
+        Ok(())
+    }
+
     /// Runs every check on a token; the error says which one failed.
     async fn validate(&self, token: &str) -> Result<AccessClaims, String> {
         let header = jwt::decode_header(token).map_err(|_| "malformed token".to_owned())?;
@@ -469,12 +592,35 @@ fn access_claims(payload: &JwtPayload) -> Result<AccessClaims, String> {
             .ok_or("the token's roles are not all strings")?,
         Some(_) => return Err("the token's roles claim is not an array".into()),
     };
+    let jkt = payload
+        .claim("cnf")
+        .and_then(|cnf| cnf.get("jkt"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     Ok(AccessClaims {
         sub,
         client_id,
         scope,
         roles,
+        jkt,
     })
+}
+
+/// RFC 7638: the SHA-256 thumbprint of a public key's required members.
+fn thumbprint(jwk: &serde_json::Map<String, Value>) -> Option<String> {
+    let members: &[&str] = match jwk.get("kty")?.as_str()? {
+        "EC" => &["crv", "kty", "x", "y"],
+        "OKP" => &["crv", "kty", "x"],
+        "RSA" => &["e", "kty", "n"],
+        _ => return None,
+    };
+    let mut required = serde_json::Map::new();
+    for name in members {
+        required.insert((*name).to_owned(), jwk.get(*name)?.clone());
+    }
+    // serde_json's map keeps keys sorted, as RFC 7638 §3.3 asks.
+    let canonical = serde_json::to_string(&required).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
 }
 
 /// Downloads the key set and builds a verifier for each usable signing key.

@@ -357,6 +357,78 @@ async fn the_service_client_calls_the_api_with_client_credentials() {
         "the client's own role reaches the API: {stdout}"
     );
 
+    let bound = Command::new(example_binary("service_client"))
+        .env("SC_ISSUER", &stack.app.address)
+        .env("SC_CLIENT_ID", &stack.client.0)
+        .env("SC_CLIENT_SECRET", &stack.client.1)
+        .env("SC_API_URL", &stack.api_url)
+        .arg("--dpop")
+        .output()
+        .await
+        .unwrap();
+    let bound_out = String::from_utf8_lossy(&bound.stdout);
+    assert!(
+        bound.status.success(),
+        "{bound_out}{}",
+        String::from_utf8_lossy(&bound.stderr)
+    );
+    assert!(
+        bound_out.to_lowercase().contains("token_type: dpop"),
+        "{bound_out}"
+    );
+    assert!(
+        bound_out.contains("200"),
+        "the API accepts the DPoP-bound token: {bound_out}"
+    );
+
+    // The resource server holds a bound token to its key, as Tessera does.
+    let prover = crate::dpop::Prover::new();
+    let minted = stack
+        .app
+        .http
+        .post(stack.app.url("/token"))
+        .basic_auth(&stack.client.0, Some(&stack.client.1))
+        .header("DPoP", prover.proof(&stack.app, "POST", "/token", None))
+        .form(&[("grant_type", "client_credentials"), ("scope", "roles")])
+        .send()
+        .await
+        .unwrap();
+    let minted: serde_json::Value = minted.json().await.unwrap();
+    let at = minted["access_token"].as_str().expect("a bound token");
+    let me = format!("{}/api/me", stack.api_url);
+    let now = stack.app.clock_now();
+    let proof = prover.proof_at("GET", &me, Some(at), None, now);
+    let call = |scheme: &'static str, proof: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .get(&me)
+            .header("Authorization", format!("{scheme} {at}"));
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        request.send()
+    };
+    assert_eq!(
+        call("Bearer", None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call("DPoP", Some(proof.clone())).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let replayed = call("DPoP", Some(proof)).await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        replayed.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("DPoP")
+    );
+    let stranger = crate::dpop::Prover::new().proof_at("GET", &me, Some(at), None, now);
+    assert_eq!(
+        call("DPoP", Some(stranger)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
     let wrong = Command::new(example_binary("service_client"))
         .env("SC_ISSUER", &stack.app.address)
         .env("SC_CLIENT_ID", &stack.client.0)
