@@ -332,5 +332,24 @@ async fn a_person_signs_in_through_the_browser() {
     assert!(text(&browser, "#forbidden").await.contains("admin role"));
     shots.take(&browser, "user-app-forbidden").await;
 
+    // Signing out at Tessera itself reaches the app through back-channel logout.
+    browser.goto(&stack.app.url("/logout")).await.unwrap();
+    shots.take(&browser, "user-tessera-sign-out").await;
+    click(&browser, "form[action='/logout'] button[type=submit]").await;
+    let mut signed_out_of_app = false;
+    for _ in 0..50 {
+        browser.goto(&format!("{}/", stack.rp_url)).await.unwrap();
+        if browser.find(Locator::Css("#signin")).await.is_ok() {
+            signed_out_of_app = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        signed_out_of_app,
+        "the app signed the user out after Tessera did"
+    );
+    shots.take(&browser, "user-app-signed-out-by-tessera").await;
+
     browser.close().await.unwrap();
 }
