@@ -19,6 +19,7 @@
 //! - [`mail`]: sends the queued mail over SMTP or into `.eml` files (the only lettre user).
 //! - [`backchannel`]: delivers queued logout tokens to clients (the server's HTTP client).
 //! - [`delivery`]: the worker loop both outbox senders share.
+//! - [`outbound`]: bounded requests to addresses clients gave (their `jwks_uri`).
 //! - [`web`]: axum handlers that adapt HTTP to the modules above.
 //! - [`error`]: how errors render: HTML pages, problem documents (RFC 9457).
 
@@ -40,6 +41,7 @@ pub mod files;
 pub mod mail;
 pub mod metrics;
 pub mod oidc;
+pub mod outbound;
 pub mod render;
 pub mod services;
 pub mod signing;

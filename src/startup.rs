@@ -39,7 +39,7 @@ pub async fn open_services(config: Config, clock: SharedClock) -> anyhow::Result
     let grace = tokens.access_token_ttl_secs.max(tokens.id_token_ttl_secs);
     let keys = KeyRing::new(master, clock.clone(), grace);
     let passwords = PasswordHasher::new(&config.settings.password)?;
-    Ok(Services::new(db, clock, keys, passwords, Arc::new(config)))
+    Services::new(db, clock, keys, passwords, Arc::new(config))
 }
 
 /// A server ready to run.

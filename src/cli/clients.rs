@@ -70,6 +70,14 @@ pub enum ClientCommand {
         /// Logout tokens must carry the session id (`sid`).
         #[arg(long)]
         backchannel_logout_session_required: bool,
+        /// A file with the client's public keys (a JWKS): it authenticates with
+        /// private_key_jwt instead of a secret.
+        #[arg(long, value_name = "PATH", conflicts_with = "jwks_uri")]
+        jwks_file: Option<std::path::PathBuf>,
+        /// Where the client publishes its public keys (https, or http on loopback): it
+        /// authenticates with private_key_jwt instead of a secret.
+        #[arg(long, value_name = "URI")]
+        jwks_uri: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -101,6 +109,14 @@ pub enum ClientCommand {
         /// Logout tokens must carry the session id.
         #[arg(long, value_name = "BOOL")]
         backchannel_logout_session_required: Option<bool>,
+        /// A file with the client's public keys (a JWKS): it authenticates with
+        /// private_key_jwt instead of a secret.
+        #[arg(long, value_name = "PATH", conflicts_with = "jwks_uri")]
+        jwks_file: Option<std::path::PathBuf>,
+        /// Where the client publishes its public keys (https, or http on loopback): it
+        /// authenticates with private_key_jwt instead of a secret.
+        #[arg(long, value_name = "URI")]
+        jwks_uri: Option<String>,
         #[command(flatten)]
         output: Output,
     },
@@ -128,6 +144,14 @@ pub enum ClientCommand {
         /// client_id.
         id: String,
     },
+}
+
+/// The key set in `path`, if one is given.
+fn read_jwks(path: Option<&std::path::Path>) -> anyhow::Result<Option<String>> {
+    path.map(|p| {
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+    })
+    .transpose()
 }
 
 fn split_words(values: &[String]) -> Vec<String> {
@@ -159,6 +183,9 @@ fn client_json(c: &Client) -> serde_json::Value {
         "resources": c.resources,
         "backchannel_logout_uri": c.backchannel_logout_uri.as_ref().map(|u| u.as_str()),
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
+        "token_endpoint_auth_method": c.auth_method.as_str(),
+        "jwks_uri": c.jwks_uri.as_ref().map(|u| u.as_str()),
+        "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
         "created_at": c.created_at,
     })
 }
@@ -242,9 +269,13 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
             resources,
             backchannel_logout_uri,
             backchannel_logout_session_required,
+            jwks_file,
+            jwks_uri,
             output,
         } => {
             let options = ClientOptions {
+                jwks: read_jwks(jwks_file.as_deref())?,
+                jwks_uri,
                 allow_no_pkce: Some(allow_no_pkce),
                 introspect_any: Some(introspect_any),
                 require_par: Some(require_par),
@@ -289,9 +320,13 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
             no_resources,
             backchannel_logout_uri,
             backchannel_logout_session_required,
+            jwks_file,
+            jwks_uri,
             output,
         } => {
             let options = ClientOptions {
+                jwks: read_jwks(jwks_file.as_deref())?,
+                jwks_uri,
                 allow_no_pkce,
                 introspect_any,
                 require_par,

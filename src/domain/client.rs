@@ -37,6 +37,41 @@ impl GrantType {
     }
 }
 
+/// How a client proves who it is at the token endpoint (RFC 7591 §2
+/// `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A shared secret, by HTTP Basic or in the body.
+    ClientSecret,
+    /// Nothing: a public client.
+    None,
+    /// A JWT signed with one of its registered keys (RFC 7523, OpenID Connect Core §9).
+    PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    /// The stored and advertised name (`client_secret_basic` for secrets).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecret => "client_secret_basic",
+            AuthMethod::None => "none",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    /// The method a stored name stands for; an empty name (clients registered before
+    /// methods were stored) follows from whether the client is public.
+    pub fn parse(stored: &str, public: bool) -> AuthMethod {
+        match stored {
+            "private_key_jwt" => AuthMethod::PrivateKeyJwt,
+            "none" => AuthMethod::None,
+            "client_secret_basic" | "client_secret_post" => AuthMethod::ClientSecret,
+            _ if public => AuthMethod::None,
+            _ => AuthMethod::ClientSecret,
+        }
+    }
+}
+
 /// A registered client.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -78,8 +113,44 @@ pub struct Client {
     pub backchannel_logout_uri: Option<RedirectUri>,
     /// The client needs `sid` in its logout tokens.
     pub backchannel_logout_session_required: bool,
+    /// How it authenticates at the token endpoint.
+    pub auth_method: AuthMethod,
+    /// Its public keys, a JWKS document (private_key_jwt).
+    pub jwks: Option<String>,
+    /// Where its public keys are published (private_key_jwt).
+    pub jwks_uri: Option<RedirectUri>,
     /// When it was registered.
     pub created_at: i64,
+}
+
+/// JWK members only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1,
+/// RFC 8037 §2): a key carrying one of them is never accepted as someone's public key.
+pub const PRIVATE_KEY_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// RFC 7591 §2 `jwks`: a JSON Web Key Set of public keys, at most 32 KiB; returned compact.
+pub fn parse_jwks(input: &str) -> Result<String, String> {
+    if input.len() > 32 * 1024 {
+        return Err("the key set is larger than 32 KiB".into());
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(input).map_err(|e| format!("the key set is not JSON ({e})"))?;
+    let keys = value
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .filter(|keys| !keys.is_empty())
+        .ok_or("a key set needs a non-empty \"keys\" array")?;
+    for key in keys {
+        let key = key.as_object().ok_or("every key must be a JSON object")?;
+        if !key.get("kty").is_some_and(serde_json::Value::is_string) {
+            return Err("every key needs a \"kty\"".into());
+        }
+        if PRIVATE_KEY_MEMBERS.iter().any(|m| key.contains_key(*m)) {
+            return Err(
+                "the key set holds a private or symmetric key; register public keys only".into(),
+            );
+        }
+    }
+    Ok(value.to_string())
 }
 
 /// RFC 8707 §2: a resource indicator is an absolute URI without a fragment.

@@ -12,7 +12,7 @@ mod signing_alg;
 mod user;
 mod username;
 
-pub use client::{Client, GrantType, parse_resource};
+pub use client::{AuthMethod, Client, GrantType, PRIVATE_KEY_MEMBERS, parse_jwks, parse_resource};
 pub use email::Email;
 pub use redirect_uri::{RedirectUri, is_loopback_host};
 pub use role::RoleName;

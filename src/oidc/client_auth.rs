@@ -1,14 +1,17 @@
-//! Client authentication at the token, introspection and revocation endpoints
-//! (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, or `none` for public
-//! clients. Secrets are compared by SHA-256 in constant time.
+//! Client authentication at the token, PAR, introspection and revocation endpoints
+//! (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, `private_key_jwt`
+//! (RFC 7523, whose signature the use case checks with the client's keys), or `none` for
+//! public clients. Secrets are compared by SHA-256 in constant time.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::client::Client;
+use super::client_assertion;
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
 use crate::auth::secret;
+use crate::domain::AuthMethod;
 
 /// How the client presented itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +20,8 @@ pub struct Credentials {
     pub client_id: String,
     /// The secret, if any.
     pub secret: Option<String>,
+    /// A signed client assertion (`private_key_jwt`), if any.
+    pub assertion: Option<String>,
     /// Whether HTTP Basic was used (failures then answer with `WWW-Authenticate`).
     pub via_basic: bool,
 }
@@ -38,6 +43,40 @@ pub fn credentials(
 ) -> Result<Credentials, OAuthError> {
     let form_id = params.get("client_id");
     let form_secret = params.get("client_secret");
+    let assertion = params.get("client_assertion");
+    if assertion.is_some() || params.get("client_assertion_type").is_some() {
+        if authorization.is_some() || form_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not a secret and an assertion",
+            ));
+        }
+        let refused = |description: &'static str| {
+            let mut e = invalid_client(false);
+            e.description = description.into();
+            e
+        };
+        if params.get("client_assertion_type") != Some(client_assertion::JWT_BEARER) {
+            return Err(refused(
+                "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ));
+        }
+        let assertion = assertion.ok_or_else(|| refused("client_assertion is missing"))?;
+        let subject = client_assertion::subject_unverified(assertion);
+        let client_id = match (form_id, subject) {
+            (Some(id), Some(sub)) if id != sub => {
+                return Err(refused("client_id differs from the assertion's sub"));
+            }
+            (Some(id), _) => id.to_string(),
+            (None, Some(sub)) => sub,
+            (None, None) => return Err(refused("the client assertion names no client")),
+        };
+        return Ok(Credentials {
+            client_id,
+            secret: None,
+            assertion: Some(assertion.to_string()),
+            via_basic: false,
+        });
+    }
     if let Some(header) = authorization {
         let (id, secret) = parse_basic(header).ok_or_else(|| {
             let mut e = invalid_client(true);
@@ -57,6 +96,7 @@ pub fn credentials(
         return Ok(Credentials {
             client_id: id,
             secret: Some(secret),
+            assertion: None,
             via_basic: true,
         });
     }
@@ -66,6 +106,7 @@ pub fn credentials(
     Ok(Credentials {
         client_id: client_id.to_string(),
         secret: form_secret.map(str::to_string),
+        assertion: None,
         via_basic: false,
     })
 }
@@ -94,12 +135,21 @@ fn url_decode(s: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
-/// Checks presented credentials against the registered client.
-pub fn authenticate(client: &Client, presented: &Credentials) -> Result<(), OAuthError> {
-    match (&client.secret_hash, &presented.secret) {
-        (Some(stored), Some(given)) if secret::verify(given, stored) => Ok(()),
-        (None, None) if client.public => Ok(()),
-        _ => Err(invalid_client(presented.via_basic)),
+/// Checks presented credentials against the registered client, as far as that needs no
+/// keys: `Ok(Some(assertion))` when a client assertion's signature is still to be checked.
+pub fn authenticate<'a>(
+    client: &Client,
+    presented: &'a Credentials,
+) -> Result<Option<&'a str>, OAuthError> {
+    let refused = || invalid_client(presented.via_basic);
+    match (client.auth_method, &presented.assertion) {
+        (AuthMethod::PrivateKeyJwt, Some(assertion)) => Ok(Some(assertion)),
+        (AuthMethod::PrivateKeyJwt, None) | (_, Some(_)) => Err(refused()),
+        (_, None) => match (&client.secret_hash, &presented.secret) {
+            (Some(stored), Some(given)) if secret::verify(given, stored) => Ok(None),
+            (None, None) if client.public => Ok(None),
+            _ => Err(refused()),
+        },
     }
 }
 

@@ -32,8 +32,18 @@ pub mod paths {
 /// requests (RFC 9126 §5).
 pub fn document(issuer: &str, registration_open: bool, par_required: bool) -> Value {
     let url = |path: &str| format!("{issuer}{path}");
-    let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
-    let confidential_methods = ["client_secret_basic", "client_secret_post"];
+    let auth_methods = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ];
+    let confidential_methods = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ];
+    let assertion_algs: Vec<&str> = super::dpop::ALGS.iter().map(|a| a.as_str()).collect();
     let mut claims: Vec<&str> = vec![
         "iss",
         "aud",
@@ -70,8 +80,11 @@ pub fn document(issuer: &str, registration_open: bool, par_required: bool) -> Va
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_methods_supported": confidential_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": claims,
         "prompt_values_supported": prompts,

@@ -5,7 +5,9 @@
 use super::audit::{Event, EventType};
 use super::{Caller, ServiceError, ServiceResult, Services, accounts, convert};
 use crate::auth::secret;
-use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, SigningAlg, parse_resource};
+use crate::domain::{
+    AuthMethod, Client, GrantType, RedirectUri, ScopeSet, SigningAlg, parse_jwks, parse_resource,
+};
 use crate::oidc::scopes;
 use crate::store::{StoreResult, Tx};
 
@@ -55,11 +57,27 @@ pub struct ClientOptions {
     pub backchannel_logout_uri: Option<String>,
     /// Logout tokens must carry `sid`.
     pub backchannel_logout_session_required: Option<bool>,
+    /// A JWKS of the client's public keys (JSON): it authenticates with `private_key_jwt`.
+    pub jwks: Option<String>,
+    /// Where the client publishes its keys: it authenticates with `private_key_jwt`.
+    pub jwks_uri: Option<String>,
 }
 
 impl ClientOptions {
+    /// Whether these settings give the client keys to authenticate with.
+    fn gives_keys(&self) -> bool {
+        self.jwks.is_some() || self.jwks_uri.is_some()
+    }
+
     /// Applies the given settings to `client` and validates the result.
     fn apply(self, client: &mut Client) -> ServiceResult<()> {
+        if self.jwks.is_some() && self.jwks_uri.is_some() {
+            // RFC 7591 §2: the two must not both be present.
+            return Err(ServiceError::invalid(
+                "jwks_uri",
+                "give jwks or jwks_uri, not both",
+            ));
+        }
         if let Some(v) = self.allow_no_pkce {
             client.allow_no_pkce = v;
         }
@@ -95,6 +113,23 @@ impl ClientOptions {
                 )
             };
         }
+        if let Some(jwks) = self.jwks {
+            client.jwks = Some(parse_jwks(&jwks).map_err(|m| ServiceError::invalid("jwks", m))?);
+            client.jwks_uri = None;
+            client.auth_method = AuthMethod::PrivateKeyJwt;
+        }
+        if let Some(uri) = self.jwks_uri {
+            client.jwks_uri =
+                Some(RedirectUri::parse(&uri).map_err(|m| ServiceError::invalid("jwks_uri", m))?);
+            client.jwks = None;
+            client.auth_method = AuthMethod::PrivateKeyJwt;
+        }
+        if client.public && client.auth_method == AuthMethod::PrivateKeyJwt {
+            return Err(ServiceError::invalid(
+                "jwks",
+                "a public client has no keys to authenticate with",
+            ));
+        }
         if client.public && client.allow_no_pkce {
             return Err(ServiceError::invalid(
                 "allow_no_pkce",
@@ -126,6 +161,8 @@ fn options_details(client: &Client) -> serde_json::Value {
         "require_dpop": client.require_dpop,
         "resources": client.resources,
         "backchannel_logout_uri": client.backchannel_logout_uri.as_ref().map(RedirectUri::as_str),
+        "token_endpoint_auth_method": client.auth_method.as_str(),
+        "jwks_uri": client.jwks_uri.as_ref().map(RedirectUri::as_str),
     })
 }
 
@@ -260,7 +297,7 @@ impl Services {
                         )
                     })?,
                 };
-                let secret = (!spec.public).then(secret::generate);
+                let secret = (!spec.public && !spec.options.gives_keys()).then(secret::generate);
                 let now = self.now();
                 let mut tx = self.db.write().await?;
                 let scopes = checked_scopes(&mut tx, &spec.scopes).await?;
@@ -292,6 +329,13 @@ impl Services {
                     resources: Vec::new(),
                     backchannel_logout_uri: None,
                     backchannel_logout_session_required: false,
+                    auth_method: if spec.public {
+                        AuthMethod::None
+                    } else {
+                        AuthMethod::ClientSecret
+                    },
+                    jwks: None,
+                    jwks_uri: None,
                 };
                 spec.options.apply(&mut client)?;
                 tx.insert_client(&convert::client_row(&client)).await?;

@@ -1,7 +1,9 @@
 //! Rows to domain values and back: the store keeps flags as 0/1 and lists as words; the rest
 //! of Tessera sees `bool`s and typed lists, and never a password hash.
 
-use crate::domain::{Client, GrantType, RedirectUri, ScopeSet, Session, SigningAlg, User};
+use crate::domain::{
+    AuthMethod, Client, GrantType, RedirectUri, ScopeSet, Session, SigningAlg, User,
+};
 use crate::store::{ClientRow, SessionRow, UserRow};
 
 fn words(s: &str) -> impl Iterator<Item = &str> {
@@ -53,6 +55,12 @@ pub fn client(row: ClientRow) -> Client {
             .as_deref()
             .and_then(|u| RedirectUri::parse(u).ok()),
         backchannel_logout_session_required: row.backchannel_logout_session_required != 0,
+        auth_method: AuthMethod::parse(&row.auth_method, row.public != 0),
+        jwks: row.jwks,
+        jwks_uri: row
+            .jwks_uri
+            .as_deref()
+            .and_then(|u| RedirectUri::parse(u).ok()),
         secret_hash: row.secret_hash,
         name: row.name,
         id: row.id,
@@ -99,6 +107,9 @@ pub fn client_row(client: &Client) -> ClientRow {
             .as_ref()
             .map(|u| u.as_str().to_string()),
         backchannel_logout_session_required: i64::from(client.backchannel_logout_session_required),
+        auth_method: client.auth_method.as_str().to_string(),
+        jwks: client.jwks.clone(),
+        jwks_uri: client.jwks_uri.as_ref().map(|u| u.as_str().to_string()),
     }
 }
 

@@ -99,7 +99,7 @@ impl Services {
         }
         let seen = secret::hash(&format!("{}.{}", proof.jkt, proof.jti));
         let mut tx = self.db.write().await?;
-        if !tx.remember_dpop_proof(&seen, proof.expires_at).await? {
+        if !tx.remember_jwt(&seen, proof.expires_at).await? {
             return Err(invalid("this DPoP proof was used before".into()));
         }
         tx.commit().await?;

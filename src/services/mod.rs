@@ -12,6 +12,7 @@ pub mod audit;
 pub mod authorization;
 pub mod backchannel;
 mod cache;
+mod client_keys;
 pub mod clients;
 mod convert;
 pub mod defence;
@@ -69,7 +70,14 @@ pub struct Services {
     /// until they expire: the same token presented again (introspection, userinfo) skips the
     /// signature check, never the liveness read that makes revocation take effect.
     verified_tokens: Arc<ExpiringCache<[u8; 32], Arc<AccessTokenClaims>>>,
+    /// Keys fetched from clients' `jwks_uri`s, by URI.
+    client_keys: Arc<ExpiringCache<String, client_keys::FetchedKeys>>,
+    /// Requests to addresses clients gave (their `jwks_uri`).
+    outbound: crate::outbound::Outbound,
 }
+
+/// How long a fetch from an address a client gave may take.
+const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long a node trusts a client it read, so that a change made elsewhere takes effect
 /// on every node within five seconds (the clock counts whole seconds).
@@ -85,14 +93,16 @@ impl Services {
         keys: KeyRing,
         passwords: PasswordHasher,
         config: Arc<Config>,
-    ) -> Services {
+    ) -> anyhow::Result<Services> {
         let provider = Provider {
             keys: keys.clone(),
             clock: clock.clone(),
             issuer: config.issuer.clone(),
             tokens: config.settings.tokens.clone(),
         };
-        Services {
+        Ok(Services {
+            outbound: crate::outbound::Outbound::new(OUTBOUND_TIMEOUT)?,
+            client_keys: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
             sessions: SessionPolicy::new(config.settings.session.clone()),
             policy: PasswordPolicy {
                 min_length: config.settings.password.min_length,
@@ -106,7 +116,7 @@ impl Services {
             config,
             clients: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
             verified_tokens: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
-        }
+        })
     }
 
     /// The database, for start-up, readiness checks and shutdown.

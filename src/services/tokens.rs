@@ -31,16 +31,12 @@ impl Services {
         if credentials.client_id.len() > 256 {
             return Err(client_auth::invalid_client(credentials.via_basic));
         }
-        let check = |client: &Option<Client>| match client {
-            Some(client) => client_auth::authenticate(client, &credentials),
-            None => Err(client_auth::invalid_client(credentials.via_basic)),
-        };
         let mut client = self.cached_client(&credentials.client_id).await?;
-        let mut authenticated = check(&client);
-        // A secret rotated on another node, or by the CLI, works here at once.
+        let mut authenticated = self.check_credentials(client.as_ref(), &credentials).await;
+        // A secret or keys changed on another node, or by the CLI, work here at once.
         if client.is_some() && authenticated.is_err() {
             client = self.fresh_client(&credentials.client_id).await?;
-            authenticated = check(&client);
+            authenticated = self.check_credentials(client.as_ref(), &credentials).await;
         }
         match (client, authenticated) {
             (Some(client), Ok(())) => Ok(client),
@@ -61,6 +57,21 @@ impl Services {
                 Err(error)
             }
             (None, Ok(())) => Err(client_auth::invalid_client(credentials.via_basic)),
+        }
+    }
+
+    /// Checks credentials against a client (if there is one), its keys included.
+    async fn check_credentials(
+        &self,
+        client: Option<&Client>,
+        credentials: &Credentials,
+    ) -> Result<(), OAuthError> {
+        let Some(client) = client else {
+            return Err(client_auth::invalid_client(credentials.via_basic));
+        };
+        match client_auth::authenticate(client, credentials)? {
+            None => Ok(()),
+            Some(assertion) => self.verify_client_assertion(client, assertion).await,
         }
     }
 

@@ -43,8 +43,21 @@ pub fn verify_with_jwk(
     })
 }
 
-/// Members that only a private or symmetric key has (RFC 7517 §6, §7 of RFC 7518).
-const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+/// The `kid` of a compact JWS's header, unverified (which key to try first).
+pub fn header_kid(token: &str) -> Option<String> {
+    header(token)?
+        .get("kid")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn header(token: &str) -> Option<Map<String, Value>> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').next()?)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
 
 /// Verifies a compact JWS with the public key carried in its own `jwk` header (DPoP proofs,
 /// RFC 9449 §4.2); returns the claims and that key. A private or symmetric key is refused.
@@ -52,22 +65,16 @@ pub fn verify_with_embedded_jwk(
     token: &str,
     allowed: &[SigningAlg],
 ) -> Result<(VerifiedJwt, Map<String, Value>), VerifyError> {
-    use base64::Engine;
-    let header = token
-        .split('.')
-        .next()
-        .and_then(|h| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(h)
-                .ok()
-        })
-        .and_then(|h| serde_json::from_slice::<Map<String, Value>>(&h).ok())
-        .ok_or_else(|| VerifyError("the header is not base64url JSON".into()))?;
+    let header =
+        header(token).ok_or_else(|| VerifyError("the header is not base64url JSON".into()))?;
     let jwk = header
         .get("jwk")
         .and_then(Value::as_object)
         .ok_or_else(|| VerifyError("the header has no jwk".into()))?;
-    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+    if crate::domain::PRIVATE_KEY_MEMBERS
+        .iter()
+        .any(|m| jwk.contains_key(*m))
+    {
         return Err(VerifyError("the jwk must be a public key".into()));
     }
     let verified = verify_with_jwk(token, jwk, allowed)?;

@@ -48,12 +48,18 @@ pub struct ClientRow {
     pub backchannel_logout_uri: Option<String>,
     /// 1 when logout tokens must carry `sid`.
     pub backchannel_logout_session_required: i64,
+    /// `client_secret_basic`, `none` or `private_key_jwt` (empty: from `public`).
+    pub auth_method: String,
+    /// Inline JWKS (JSON).
+    pub jwks: Option<String>,
+    /// Where the JWKS is published.
+    pub jwks_uri: Option<String>,
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
      grant_types, scopes, roles, skip_consent, id_token_alg, created_at, require_mfa, allow_no_pkce, \
      introspect_any, require_par, require_dpop, resources, backchannel_logout_uri, \
-     backchannel_logout_session_required";
+     backchannel_logout_session_required, auth_method, jwks, jwks_uri";
 
 impl Tx {
     /// Inserts a client.
@@ -62,8 +68,9 @@ impl Tx {
             "INSERT INTO clients (id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
              grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at, require_mfa, \
              allow_no_pkce, introspect_any, require_par, require_dpop, resources, backchannel_logout_uri, \
-             backchannel_logout_session_required) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+             backchannel_logout_session_required, auth_method, jwks, jwks_uri) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+             $21, $22, $23)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -85,6 +92,9 @@ impl Tx {
         .bind(&c.resources)
         .bind(&c.backchannel_logout_uri)
         .bind(flag(c.backchannel_logout_session_required != 0))
+        .bind(&c.auth_method)
+        .bind(&c.jwks)
+        .bind(&c.jwks_uri)
         .execute(self.c())
         .await?;
         Ok(())
@@ -95,7 +105,8 @@ impl Tx {
         let done = sqlx::query(
             "UPDATE clients SET allow_no_pkce = $1, introspect_any = $2, require_par = $3, \
              require_dpop = $4, resources = $5, backchannel_logout_uri = $6, \
-             backchannel_logout_session_required = $7, updated_at = $8 WHERE id = $9",
+             backchannel_logout_session_required = $7, updated_at = $8, jwks = $10, jwks_uri = $11 \
+             WHERE id = $9",
         )
         .bind(flag(c.allow_no_pkce != 0))
         .bind(flag(c.introspect_any != 0))
@@ -106,6 +117,8 @@ impl Tx {
         .bind(flag(c.backchannel_logout_session_required != 0))
         .bind(now)
         .bind(&c.id)
+        .bind(&c.jwks)
+        .bind(&c.jwks_uri)
         .execute(self.c())
         .await?;
         Ok(done.rows_affected() > 0)

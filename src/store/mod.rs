@@ -9,7 +9,6 @@ mod clients;
 mod codes;
 mod consents;
 mod defence;
-mod dpop_proofs;
 mod grants;
 mod interactions;
 mod keys;
@@ -18,6 +17,7 @@ mod pushed_requests;
 mod refresh_tokens;
 mod scopes;
 mod second_factor;
+mod seen_jwts;
 mod sessions;
 mod users;
 

@@ -49,7 +49,11 @@ async fn receive(
 
 impl Receiver {
     async fn start(fail_first: usize) -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Receiver::start_on("127.0.0.1:0", fail_first).await
+    }
+
+    async fn start_on(address: &str, fail_first: usize) -> Receiver {
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
         let url = format!(
             "http://{}/backchannel-logout",
             listener.local_addr().unwrap()
@@ -193,6 +197,36 @@ async fn a_receiver_that_is_down_gets_the_token_on_a_later_try() {
     assert_eq!(claims["aud"], rp.client_id.as_str());
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(receiver.count(), 1, "delivered once, then done");
+}
+
+#[tokio::test]
+async fn a_receiver_that_was_not_listening_gets_the_token_once_it_is() {
+    let app = quick_app().await;
+    let address = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let mut spec = rp::spec("Late App");
+    spec.skip_consent = true;
+    spec.options.backchannel_logout_uri = Some(format!("http://{address}/backchannel-logout"));
+    let rp = Rp::register(&app, spec).await;
+    app.create_user(ALICE.0, ALICE.1, &["user"]).await;
+    rp::sign_in(&app, &rp, &[], ALICE).await;
+    let (ok, _, err) = app.cli(&["user", "disable", "alice"], None).await;
+    assert!(ok, "{err}");
+    // The first attempt meets a closed port; then the app comes up.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let receiver = Receiver::start_on(&address.to_string(), 0).await;
+    for _ in 0..50 {
+        if receiver.count() > 0 {
+            break;
+        }
+        app.clock.advance(1);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    let delivered = receiver.wait_for(1).await;
+    let claims = verified_claims(&app, &delivered[0]).await;
+    assert_eq!(claims["aud"], rp.client_id.as_str());
 }
 
 #[tokio::test]

@@ -363,3 +363,88 @@ async fn a_client_that_must_use_dpop_gets_no_bearer_tokens() {
         json!(["ES256", "EdDSA", "RS256"])
     );
 }
+
+#[tokio::test]
+async fn a_proof_on_the_pushed_request_binds_the_code() {
+    let app = spawn_app().await;
+    let rp = setup(&app, |_| {}).await;
+    let prover = Prover::new();
+    let pending = rp.authorize(&[], &[]);
+    let form: Vec<(String, String)> = pending
+        .url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let (id, secret) = rp.basic().unwrap();
+    let pushed = app
+        .http
+        .post(app.url("/par"))
+        .basic_auth(id, Some(secret))
+        .header("DPoP", prover.proof(&app, "POST", "/par", None))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let pushed = JsonReply::read(pushed).await;
+    assert_eq!(pushed.status, StatusCode::CREATED, "{:?}", pushed.body);
+    let url = format!(
+        "{}/authorize?client_id={}&request_uri={}",
+        app.address,
+        rp.client_id,
+        tessera::web::urlencode(pushed.body["request_uri"].as_str().unwrap())
+    );
+    let landing = rp::browse(&app, &url, ALICE, Consent::Approve).await;
+    let code = landing.code();
+    let exchange = |proof: Option<String>| {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", rp::REDIRECT_URI),
+            ("code_verifier", pending.verifier.secret().as_str()),
+        ];
+        let rp = &rp;
+        let app = &app;
+        async move { token_request(app, rp, &form, proof.as_deref()).await }
+    };
+    exchange(Some(Prover::new().proof(&app, "POST", "/token", None)))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+    let bound = exchange(Some(prover.proof(&app, "POST", "/token", None))).await;
+    assert_eq!(bound.status, StatusCode::OK, "{:?}", bound.body);
+    assert_eq!(bound.body["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn malformed_proofs_at_the_token_endpoint_are_invalid_dpop_proof() {
+    let app = spawn_app().await;
+    let rp = setup(&app, |_| {}).await;
+    let prover = Prover::new();
+    let now = app.clock_now();
+    let token_url = app.url("/token");
+    let cases = [
+        "garbage".to_string(),
+        "a.b.c".to_string(),
+        prover.proof_at("GET", &token_url, None, None, now),
+        prover.proof_at("POST", &app.url("/userinfo"), None, None, now),
+        prover.proof_at("POST", &token_url, None, None, now + 3600),
+    ];
+    let form = [("grant_type", "client_credentials")];
+    for proof in cases {
+        token_request(&app, &rp, &form, Some(&proof))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+    }
+    let twice = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(&rp.client_id, rp.secret.as_deref())
+        .header("DPoP", prover.proof(&app, "POST", "/token", None))
+        .header("DPoP", prover.proof(&app, "POST", "/token", None))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    JsonReply::read(twice)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+}
