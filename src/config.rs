@@ -330,6 +330,25 @@ impl Default for DpopSettings {
     }
 }
 
+/// The Device Authorization Grant (RFC 8628).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceSettings {
+    /// Seconds a device waits between polls at first (`interval`).
+    pub interval_secs: i64,
+    /// How long a device code and its user code live, in seconds (`expires_in`).
+    pub lifetime_secs: i64,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        Self {
+            interval_secs: 5,
+            lifetime_secs: 600,
+        }
+    }
+}
+
 /// Delivery of back-channel logout tokens (Back-Channel Logout 1.0).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -461,6 +480,8 @@ pub struct Settings {
     pub dpop: DpopSettings,
     /// Back-channel logout delivery.
     pub backchannel: BackchannelSettings,
+    /// The device authorization grant.
+    pub device: DeviceSettings,
 }
 
 impl Default for Settings {
@@ -495,6 +516,7 @@ impl Default for Settings {
             par: ParSettings::default(),
             dpop: DpopSettings::default(),
             backchannel: BackchannelSettings::default(),
+            device: DeviceSettings::default(),
         }
     }
 }
@@ -797,6 +819,8 @@ impl Settings {
             check_smtp_url(url)?;
         }
         positive("par.lifetime_secs", self.par.lifetime_secs)?;
+        positive("device.interval_secs", self.device.interval_secs)?;
+        positive("device.lifetime_secs", self.device.lifetime_secs)?;
         positive("dpop.proof_max_age_secs", self.dpop.proof_max_age_secs)?;
         positive("dpop.nonce_lifetime_secs", self.dpop.nonce_lifetime_secs)?;
         positive(

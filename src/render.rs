@@ -14,6 +14,11 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("account.html", include_str!("../templates/account.html")),
     ("consent.html", include_str!("../templates/consent.html")),
+    ("device.html", include_str!("../templates/device.html")),
+    (
+        "device_confirm.html",
+        include_str!("../templates/device_confirm.html"),
+    ),
     (
         "end_session.html",
         include_str!("../templates/end_session.html"),

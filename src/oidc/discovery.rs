@@ -25,6 +25,10 @@ pub mod paths {
     pub const END_SESSION: &str = "/end-session";
     /// Pushed authorization requests (RFC 9126).
     pub const PAR: &str = "/par";
+    /// Device authorization (RFC 8628 §3.1).
+    pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+    /// Where a person types a device's user code (RFC 8628 §3.3).
+    pub const DEVICE: &str = "/device";
 }
 
 /// The metadata document; `registration_open` says whether `prompt=create` can sign people
@@ -76,7 +80,13 @@ pub fn document(issuer: &str, registration_open: bool, par_required: bool) -> Va
         "scopes_supported": scopes::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
+        "device_authorization_endpoint": url(paths::DEVICE_AUTHORIZATION),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": auth_methods,

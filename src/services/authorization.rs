@@ -354,31 +354,24 @@ impl Services {
         now: i64,
     ) -> ServiceResult<String> {
         let tokens = &self.config.settings.tokens;
-        let scope = ScopeSet::from_stored(&request.scope);
-        let lifetime = if scope.contains("offline_access") {
-            tokens.refresh_token_ttl_secs
-        } else {
-            tokens.code_ttl_secs + tokens.access_token_ttl_secs
-        };
-        let grant_id = uuid::Uuid::new_v4().to_string();
-        tx.insert_grant(&NewGrant {
-            id: grant_id.clone(),
-            facts: GrantFacts {
-                client_id: request.client_id.clone(),
-                user_id: session.user_id.clone(),
-                session_id: Some(session.id.clone()),
-                scope: request.scope.clone(),
-                auth_time: session.auth_time,
-                amr: session.amr.join(" "),
-                acr: session.acr.clone(),
-                revoked_at: None,
-                resources: request.resources.join(" "),
-                dpop_jkt: None,
-            },
-            expires_at: now + lifetime,
-            now,
-        })
-        .await?;
+        let grant_id = self
+            .insert_user_grant(
+                tx,
+                GrantFacts {
+                    client_id: request.client_id.clone(),
+                    user_id: session.user_id.clone(),
+                    session_id: Some(session.id.clone()),
+                    scope: request.scope.clone(),
+                    auth_time: session.auth_time,
+                    amr: session.amr.join(" "),
+                    acr: session.acr.clone(),
+                    revoked_at: None,
+                    resources: request.resources.join(" "),
+                    dpop_jkt: None,
+                },
+                now,
+            )
+            .await?;
         let code = secret::generate();
         tx.insert_code(&NewCode {
             code_hash: secret::hash(&code),
@@ -391,6 +384,33 @@ impl Services {
         })
         .await?;
         Ok(code)
+    }
+}
+
+impl Services {
+    /// Creates a user's grant to a client; returns its id. It lives as long as a refresh
+    /// token when `offline_access` is granted, else as long as a code and its access token.
+    pub(crate) async fn insert_user_grant(
+        &self,
+        tx: &mut crate::store::Tx,
+        facts: GrantFacts,
+        now: i64,
+    ) -> ServiceResult<String> {
+        let tokens = &self.config.settings.tokens;
+        let lifetime = if ScopeSet::from_stored(&facts.scope).contains("offline_access") {
+            tokens.refresh_token_ttl_secs
+        } else {
+            tokens.code_ttl_secs + tokens.access_token_ttl_secs
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        tx.insert_grant(&NewGrant {
+            id: id.clone(),
+            facts,
+            expires_at: now + lifetime,
+            now,
+        })
+        .await?;
+        Ok(id)
     }
 }
 

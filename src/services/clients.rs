@@ -212,7 +212,7 @@ fn grant_types(names: &[String]) -> ServiceResult<Vec<GrantType>> {
         let grant = GrantType::parse(name.trim()).ok_or_else(|| {
             ServiceError::invalid(
                 "grant_types",
-                format!("unknown grant type '{name}' (use authorization_code, refresh_token, client_credentials)"),
+                format!("unknown grant type '{name}' (use authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code)"),
             )
         })?;
         if !grants.contains(&grant) {

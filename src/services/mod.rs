@@ -16,6 +16,7 @@ mod client_keys;
 pub mod clients;
 mod convert;
 pub mod defence;
+pub mod device;
 pub mod dpop;
 pub mod error;
 pub mod interaction;

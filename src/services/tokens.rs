@@ -108,6 +108,10 @@ impl Services {
                 self.exchange_code(&caller, client, params, jkt).await
             }
             Some(GrantType::RefreshToken) => self.refresh(&caller, client, params, jkt).await,
+            Some(GrantType::DeviceCode) => {
+                self.exchange_device_code(&caller, client, params, jkt)
+                    .await
+            }
             Some(GrantType::ClientCredentials) => {
                 require_grant(client, GrantType::ClientCredentials)?;
                 let scope = grants::client_credentials_scope(client, params)?;
@@ -236,15 +240,9 @@ impl Services {
         if let (Some(jkt), true) = (jkt, client.public) {
             tx.bind_grant_to_dpop_key(&grant_id, jkt).await?;
         }
-        let refresh_token = if scope.contains("offline_access") {
-            let token = secret::generate();
-            let ttl = self.config.settings.tokens.refresh_token_ttl_secs;
-            tx.insert_refresh_token(&secret::hash(&token), &grant_id, now, now + ttl)
-                .await?;
-            Some(token)
-        } else {
-            None
-        };
+        let refresh_token = self
+            .first_refresh_token(&mut tx, &grant_id, &scope, now)
+            .await?;
         self.record(
             &mut tx,
             caller,
@@ -274,6 +272,24 @@ impl Services {
                 },
             },
         )
+    }
+
+    /// The first refresh token of a grant, stored, when `offline_access` was granted.
+    pub(crate) async fn first_refresh_token(
+        &self,
+        tx: &mut Tx,
+        grant_id: &str,
+        scope: &ScopeSet,
+        now: i64,
+    ) -> Result<Option<String>, OAuthError> {
+        if !scope.contains("offline_access") {
+            return Ok(None);
+        }
+        let token = secret::generate();
+        let ttl = self.config.settings.tokens.refresh_token_ttl_secs;
+        tx.insert_refresh_token(&secret::hash(&token), grant_id, now, now + ttl)
+            .await?;
+        Ok(Some(token))
     }
 
     /// RFC 6749 §6: exchanges a refresh token for new tokens and a new refresh token. A spent
@@ -679,7 +695,7 @@ enum Found {
 }
 
 /// The grant's user with their current roles, if the account still exists and is enabled.
-async fn live_user(tx: &mut Tx, user_id: &str) -> Result<Option<User>, OAuthError> {
+pub(crate) async fn live_user(tx: &mut Tx, user_id: &str) -> Result<Option<User>, OAuthError> {
     Ok(tx
         .find_user_with_roles(user_id)
         .await?

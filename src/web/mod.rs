@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(paths::REVOKE, post(oidc::introspect::revoke))
         .route(paths::PAR, post(oidc::par::push))
+        .route(paths::DEVICE_AUTHORIZATION, post(oidc::device::authorize))
         // Set before the CORS layer so that it also wraps the 405 answers, which is where
         // preflight OPTIONS requests would otherwise end.
         .method_not_allowed_fallback(ops::method_not_allowed)
@@ -158,7 +159,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/consent",
             get(pages::consent::get).post(pages::consent::post),
-        );
+        )
+        .route(
+            paths::DEVICE,
+            get(pages::device::get).post(pages::device::post),
+        )
+        .route("/device/decision", post(pages::device::decide));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

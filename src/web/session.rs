@@ -31,6 +31,59 @@ fn device_cookie_name(secure: bool) -> &'static str {
     }
 }
 
+fn return_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-tessera_return"
+    } else {
+        "tessera_return"
+    }
+}
+
+/// How long a page to come back to after signing in is remembered, in minutes.
+const RETURN_MINUTES: i64 = 15;
+
+/// Whether `path` is a page a sign-in may return to: the device page only, with at most a
+/// well-formed code, so the cookie can never send anyone elsewhere.
+fn returnable(path: &str) -> bool {
+    match path.strip_prefix("/device") {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix("?user_code=")
+            .is_some_and(|code| crate::oidc::device_flow::normalise(code).is_some()),
+        None => false,
+    }
+}
+
+/// Remembers one of Tessera's own pages to come back to after the sign-in that follows.
+pub fn remember_return(state: &AppState, jar: CookieJar, path: &str) -> CookieJar {
+    let secure = state.config.secure_cookies;
+    jar.add(
+        Cookie::build((return_cookie_name(secure), path.to_string()))
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .max_age(time::Duration::minutes(RETURN_MINUTES))
+            .build(),
+    )
+}
+
+/// The page remembered to come back to, if any and valid; the cookie is removed.
+fn take_return(state: &AppState, jar: CookieJar) -> (CookieJar, Option<String>) {
+    let secure = state.config.secure_cookies;
+    let name = return_cookie_name(secure);
+    let Some(path) = jar.get(name).map(|c| c.value().to_string()) else {
+        return (jar, None);
+    };
+    let removal = Cookie::build((name, ""))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .build();
+    (jar.remove(removal), returnable(&path).then_some(path))
+}
+
 /// How long a browser keeps its device cookie (400 days, the longest browsers allow).
 const DEVICE_COOKIE_DAYS: i64 = 400;
 
@@ -67,9 +120,13 @@ pub fn signed_in(
     }
     let jar = crate::web::csrf::rotate(jar, &state.csrf);
     let interaction = |id: &str| format!("?interaction={}", crate::web::urlencode(id));
+    let (jar, back) = match signed_in.resume {
+        Resume::Account => take_return(state, jar),
+        _ => (jar, None),
+    };
     let next = match signed_in.resume {
         Resume::Authorization(id) => format!("/authorize/resume{}", interaction(&id)),
-        Resume::Account => "/account".to_string(),
+        Resume::Account => back.unwrap_or_else(|| "/account".to_string()),
         Resume::SecondFactor(id) => format!(
             "/login/second-factor{}",
             id.as_deref().map(interaction).unwrap_or_default()

@@ -20,6 +20,7 @@ mod client_keys;
 mod config;
 mod csrf;
 mod defence;
+mod device;
 mod discovery;
 mod dpop;
 mod examples;

@@ -1,6 +1,7 @@
 //! HTTP adapters of the OAuth 2.0 / OpenID Connect endpoints.
 
 pub mod authorize;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 pub mod end_session;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod consent;
+pub mod device;
 pub mod login;
 pub mod logout;
 
