@@ -377,6 +377,16 @@ impl Default for BackchannelSettings {
     }
 }
 
+/// Who may register a client through `POST /connect/register` (RFC 7591).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientRegistration {
+    /// Only with an initial access token from `tessera client initial-token`.
+    InitialToken,
+    /// Anyone.
+    Open,
+}
+
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -448,6 +458,8 @@ pub struct Settings {
     /// list in the file, comma-separated in `TESSERA_TRUSTED_PROXIES`.
     #[serde(deserialize_with = "list_or_commas")]
     pub trusted_proxies: Vec<String>,
+    /// Who may register clients dynamically: `initial-token` or `open`.
+    pub client_registration: ClientRegistration,
     /// How long a request may take before it is answered 503, in seconds.
     pub request_timeout_secs: u64,
     /// Address of the separate Prometheus listener serving `/metrics` (e.g. `127.0.0.1:9464`);
@@ -502,6 +514,7 @@ impl Default for Settings {
             audit: AuditSettings::default(),
             logout: LogoutSettings::default(),
             trusted_proxies: Vec::new(),
+            client_registration: ClientRegistration::InitialToken,
             request_timeout_secs: 30,
             log_access: true,
             metrics_listen: None,

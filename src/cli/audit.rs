@@ -30,7 +30,7 @@ pub enum AuditCommand {
 }
 
 /// Parses `90`, `30s`, `15m`, `24h` or `7d` into seconds.
-fn parse_duration(text: &str) -> Result<i64, String> {
+pub(super) fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),

@@ -120,6 +120,30 @@ pub enum ClientCommand {
         #[command(flatten)]
         output: Output,
     },
+    /// Make an initial access token for dynamic registration (POST /connect/register).
+    InitialToken {
+        /// How long it is good for (30m, 1h, 7d).
+        #[arg(long, default_value = "1h", value_parser = super::audit::parse_duration)]
+        expires: i64,
+        /// How many clients it may register [default: any number until it expires].
+        #[arg(long)]
+        uses: Option<i64>,
+        /// Clients registered with it may use the client_credentials grant.
+        #[arg(long)]
+        allow_client_credentials: bool,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Switch a client off: it can no longer sign anyone in or get tokens.
+    Disable {
+        /// client_id.
+        id: String,
+    },
+    /// Switch a disabled client on again.
+    Enable {
+        /// client_id.
+        id: String,
+    },
     /// List clients.
     List {
         #[command(flatten)]
@@ -186,6 +210,8 @@ fn client_json(c: &Client) -> serde_json::Value {
         "token_endpoint_auth_method": c.auth_method.as_str(),
         "jwks_uri": c.jwks_uri.as_ref().map(|u| u.as_str()),
         "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
+        "self_registered": c.self_registered,
+        "enabled": c.enabled,
         "created_at": c.created_at,
     })
 }
@@ -342,15 +368,44 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
                 print_client(&client);
             }
         }
+        ClientCommand::InitialToken {
+            expires,
+            uses,
+            allow_client_credentials,
+            output,
+        } => {
+            let (token, expires_at) = services
+                .create_initial_token(&cli, expires, uses, allow_client_credentials)
+                .await?;
+            if output.json {
+                print_json(&json!({ "token": token, "expires_at": expires_at, "uses": uses }));
+            } else {
+                say!("initial access token: {token}   (shown once)");
+                say!("send it as `Authorization: Bearer …` to POST /connect/register");
+            }
+        }
+        ClientCommand::Disable { id } => {
+            services.set_client_enabled(&cli, &id, false).await?;
+            say!("disabled client {id}");
+        }
+        ClientCommand::Enable { id } => {
+            services.set_client_enabled(&cli, &id, true).await?;
+            say!("enabled client {id}");
+        }
         ClientCommand::List { output } => {
             let clients = services.list_clients().await?;
             if output.json {
                 print_json(&json!(clients.iter().map(client_json).collect::<Vec<_>>()));
             } else {
-                say!("{:<34} {:<13} NAME", "CLIENT_ID", "TYPE");
+                say!("{:<34} {:<13} {:<16} NAME", "CLIENT_ID", "TYPE", "STATUS");
                 for c in &clients {
                     let kind = if c.public { "public" } else { "confidential" };
-                    say!("{:<34} {:<13} {}", c.id, kind, c.name);
+                    let status = match (c.enabled, c.self_registered) {
+                        (false, _) => "disabled",
+                        (true, true) => "self-registered",
+                        (true, false) => "",
+                    };
+                    say!("{:<34} {:<13} {:<16} {}", c.id, kind, status, c.name);
                 }
             }
         }

@@ -76,6 +76,23 @@ impl AuthMethod {
     }
 }
 
+/// Links a client registered about itself (RFC 7591 §2), https only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientLinks {
+    /// Its home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// Its logo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// Its privacy policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// Its terms of service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+}
+
 /// A registered client.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -123,6 +140,14 @@ pub struct Client {
     pub jwks: Option<String>,
     /// Where its public keys are published (private_key_jwt).
     pub jwks_uri: Option<RedirectUri>,
+    /// It registered itself (RFC 7591) or came from a metadata document: consent is always
+    /// asked, and the consent page says no administrator verified it.
+    pub self_registered: bool,
+    /// An admin may switch a client off: it can then neither sign anyone in nor get tokens.
+    pub enabled: bool,
+    /// Links about the client (RFC 7591 §2): `client_uri`, `logo_uri`, `policy_uri`,
+    /// `tos_uri`.
+    pub links: ClientLinks,
     /// When it was registered.
     pub created_at: i64,
 }
@@ -186,6 +211,12 @@ impl Client {
         self.post_logout_redirect_uris
             .iter()
             .find(|u| u.matches_exactly(candidate))
+    }
+
+    /// Whether users are not asked for consent: only first-party clients an administrator
+    /// registered so.
+    pub fn skips_consent(&self) -> bool {
+        self.skip_consent && !self.self_registered
     }
 
     /// Whether the client must send a PKCE challenge (RFC 9700 §2.1.1).

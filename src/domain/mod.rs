@@ -12,9 +12,11 @@ mod signing_alg;
 mod user;
 mod username;
 
-pub use client::{AuthMethod, Client, GrantType, PRIVATE_KEY_MEMBERS, parse_jwks, parse_resource};
+pub use client::{
+    AuthMethod, Client, ClientLinks, GrantType, PRIVATE_KEY_MEMBERS, parse_jwks, parse_resource,
+};
 pub use email::Email;
-pub use redirect_uri::{RedirectUri, is_loopback_host};
+pub use redirect_uri::{RedirectUri, is_loopback_host, is_public_address};
 pub use role::RoleName;
 pub use scope::{Scope, ScopeSet};
 pub use session::Session;

@@ -46,6 +46,49 @@ impl RedirectUri {
         Ok(Self(input.to_string()))
     }
 
+    /// Like [`RedirectUri::parse`], and also a native app's private-use scheme
+    /// (RFC 8252 §7.1: a reverse domain name such as `com.example.app:/callback`).
+    pub fn parse_native(input: &str) -> Result<Self, String> {
+        let Some((scheme, _)) = input.split_once(':') else {
+            return Self::parse(input);
+        };
+        if matches!(scheme, "http" | "https") || !scheme.contains('.') {
+            return Self::parse(input);
+        }
+        if input.chars().any(|c| c.is_whitespace() || c.is_control()) || input.contains('*') {
+            return Err(format!("'{}' must be one exact URI", input.escape_debug()));
+        }
+        let url =
+            Url::parse(input).map_err(|e| format!("'{input}' is not an absolute URI ({e})"))?;
+        if url.fragment().is_some() || input.contains('#') {
+            return Err(format!("'{input}' must not contain a fragment"));
+        }
+        Ok(Self(input.to_string()))
+    }
+
+    /// An https URI whose host is not a loopback, private or link-local address: a target
+    /// that a stranger may make Tessera send requests to without reaching the services
+    /// beside it (names are checked again when they are resolved).
+    pub fn parse_public_https(input: &str) -> Result<Self, String> {
+        let uri = Self::parse(input)?;
+        let url = Url::parse(input).map_err(|e| format!("'{input}': {e}"))?;
+        if url.scheme() != "https" {
+            return Err(format!("'{input}' must use https"));
+        }
+        let public = match url.host() {
+            Some(url::Host::Domain(name)) => !name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => is_public_address(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => is_public_address(std::net::IpAddr::V6(ip)),
+            None => false,
+        };
+        if !public {
+            return Err(format!(
+                "'{input}' points at a loopback, private or link-local address"
+            ));
+        }
+        Ok(uri)
+    }
+
     /// The URI exactly as registered.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -60,6 +103,38 @@ impl RedirectUri {
 impl fmt::Display for RedirectUri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local,
+/// shared (CGNAT), unique-local, multicast, unspecified or documentation space.
+pub fn is_public_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0))
+        }
+        std::net::IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public_address(std::net::IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
     }
 }
 
@@ -84,6 +159,23 @@ mod tests {
         assert!(RedirectUri::parse("http://127.0.0.1:3000/callback").is_ok());
         assert!(RedirectUri::parse("http://localhost/cb").is_ok());
         assert!(RedirectUri::parse("http://app.example.com/cb").is_err());
+        assert!(RedirectUri::parse_native("com.example.app:/callback").is_ok());
+        assert!(RedirectUri::parse_native("javascript:alert(1)").is_err());
+        assert!(RedirectUri::parse_public_https("https://app.example.com/logout").is_ok());
+        for private in [
+            "https://127.0.0.1/x",
+            "https://10.1.2.3/x",
+            "https://169.254.169.254/latest",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+            "https://localhost/x",
+            "http://app.example.com/x",
+        ] {
+            assert!(
+                RedirectUri::parse_public_https(private).is_err(),
+                "{private}"
+            );
+        }
         assert!(RedirectUri::parse("https://app.example.com/cb#x").is_err());
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
         assert!(RedirectUri::parse("/relative").is_err());

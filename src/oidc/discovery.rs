@@ -29,6 +29,8 @@ pub mod paths {
     pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
     /// Where a person types a device's user code (RFC 8628 §3.3).
     pub const DEVICE: &str = "/device";
+    /// Dynamic client registration (RFC 7591 §3).
+    pub const REGISTRATION: &str = "/connect/register";
 }
 
 /// The metadata document; `registration_open` says whether `prompt=create` can sign people
@@ -87,6 +89,7 @@ pub fn document(issuer: &str, registration_open: bool, par_required: bool) -> Va
             "urn:ietf:params:oauth:grant-type:device_code",
         ],
         "device_authorization_endpoint": url(paths::DEVICE_AUTHORIZATION),
+        "registration_endpoint": url(paths::REGISTRATION),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": auth_methods,

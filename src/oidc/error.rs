@@ -51,6 +51,10 @@ pub enum ErrorCode {
     SlowDown,
     /// RFC 8628 §3.5: the device code expired.
     ExpiredToken,
+    /// RFC 7591 §3.2.2: a metadata value is invalid.
+    InvalidClientMetadata,
+    /// RFC 7591 §3.2.2: a redirect URI is invalid.
+    InvalidRedirectUri,
     /// Unexpected failure.
     ServerError,
     /// The database is unreachable for now.
@@ -83,6 +87,8 @@ impl ErrorCode {
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }

@@ -7,6 +7,7 @@ pub mod claims;
 pub mod client;
 pub mod client_assertion;
 pub mod client_auth;
+pub mod client_metadata;
 pub mod device_flow;
 pub mod discovery;
 pub mod dpop;

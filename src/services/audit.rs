@@ -116,6 +116,8 @@ pub enum EventType {
     ClientDeleted,
     /// A client's settings were changed.
     ClientUpdated,
+    /// An initial access token for client registration was made.
+    InitialTokenCreated,
     /// A client's secret was replaced.
     ClientSecretRotated,
     /// New signing keys were generated.
@@ -190,6 +192,7 @@ impl EventType {
             EventType::ClientCreated => "client_created",
             EventType::ClientDeleted => "client_deleted",
             EventType::ClientUpdated => "client_updated",
+            EventType::InitialTokenCreated => "initial_token_created",
             EventType::ClientSecretRotated => "client_secret_rotated",
             EventType::KeyRotated => "key_rotated",
             EventType::SignUp => "sign_up",

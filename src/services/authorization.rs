@@ -61,6 +61,10 @@ pub struct ConsentPrompt {
     pub username: String,
     /// Each requested scope with what it shares.
     pub scopes: Vec<(String, String)>,
+    /// An administrator registered the client (not so for self-registered ones).
+    pub verified: bool,
+    /// The client's links (label, URL) that share the redirect URI's host.
+    pub links: Vec<(&'static str, String)>,
 }
 
 impl Services {
@@ -81,6 +85,12 @@ impl Services {
                 "unknown client_id",
             )));
         };
+        if !client.enabled {
+            return Ok(AuthorizeOutcome::Untrusted(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "this application has been switched off by the administrator",
+            )));
+        }
         let params = match self.authorization_parameters(&client, params).await {
             Ok(params) => params,
             Err(error) => return Ok(AuthorizeOutcome::Untrusted(error)),
@@ -148,7 +158,25 @@ impl Services {
         };
         let requested = ScopeSet::from_stored(&parked.request.scope);
         let names: Vec<&str> = requested.iter().collect();
+        let host = |uri: &str| {
+            url::Url::parse(uri)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+        };
+        let redirect_host = host(&parked.request.target.redirect_uri);
+        let links = [
+            ("Website", &client.links.client_uri),
+            ("Privacy policy", &client.links.policy_uri),
+            ("Terms of service", &client.links.tos_uri),
+        ]
+        .into_iter()
+        .filter_map(|(label, uri)| uri.clone().map(|u| (label, u)))
+        // RFC 7591 §5: a link is shown only where it cannot pass for another site's.
+        .filter(|(_, uri)| redirect_host.is_some() && host(uri) == redirect_host)
+        .collect();
         Ok(Some(Ok(ConsentPrompt {
+            verified: !client.self_registered,
+            links,
             scopes: self.describe_scopes(&names).await?,
             interaction: parked.id,
             client_name: client.name,
@@ -256,7 +284,7 @@ impl Services {
         };
         let session = session.filter(|_| user.is_some());
         let consent_on_file = match &session {
-            Some(s) if !client.skip_consent => {
+            Some(s) if !client.skips_consent() => {
                 let mut tx = self.db.read().await?;
                 let requested = ScopeSet::from_stored(&request.scope);
                 tx.find_consent(&s.user_id, &client.id)
@@ -284,7 +312,7 @@ impl Services {
             signed_in_during_request,
             now,
             ConsentState {
-                skip: client.skip_consent,
+                skip: client.skips_consent(),
                 on_file: consent_on_file,
                 given_now: consent_given_now && parked.is_some(),
             },

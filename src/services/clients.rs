@@ -336,6 +336,9 @@ impl Services {
                     },
                     jwks: None,
                     jwks_uri: None,
+                    self_registered: false,
+                    enabled: true,
+                    links: Default::default(),
                 };
                 spec.options.apply(&mut client)?;
                 tx.insert_client(&convert::client_row(&client)).await?;

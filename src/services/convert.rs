@@ -57,6 +57,9 @@ pub fn client(row: ClientRow) -> Client {
         backchannel_logout_session_required: row.backchannel_logout_session_required != 0,
         auth_method: AuthMethod::parse(&row.auth_method, row.public != 0),
         jwks: row.jwks,
+        self_registered: row.self_registered != 0,
+        enabled: row.enabled != 0,
+        links: serde_json::from_str(&row.metadata).unwrap_or_default(),
         jwks_uri: row
             .jwks_uri
             .as_deref()
@@ -110,6 +113,10 @@ pub fn client_row(client: &Client) -> ClientRow {
         auth_method: client.auth_method.as_str().to_string(),
         jwks: client.jwks.clone(),
         jwks_uri: client.jwks_uri.as_ref().map(|u| u.as_str().to_string()),
+        self_registered: i64::from(client.self_registered),
+        enabled: i64::from(client.enabled),
+        registration_token_hash: None,
+        metadata: serde_json::to_string(&client.links).unwrap_or_else(|_| "{}".into()),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod authorization;
 pub mod backchannel;
 mod cache;
 mod client_keys;
+pub mod client_registration;
 pub mod clients;
 mod convert;
 pub mod defence;

@@ -66,7 +66,7 @@ impl Services {
         client: Option<&Client>,
         credentials: &Credentials,
     ) -> Result<(), OAuthError> {
-        let Some(client) = client else {
+        let Some(client) = client.filter(|c| c.enabled) else {
             return Err(client_auth::invalid_client(credentials.via_basic));
         };
         match client_auth::authenticate(client, credentials)? {

@@ -16,6 +16,7 @@ impl Tx {
             "DELETE FROM action_tokens WHERE expires_at <= $1",
             "DELETE FROM pushed_requests WHERE expires_at <= $1",
             "DELETE FROM device_codes WHERE expires_at <= $1",
+            "DELETE FROM initial_access_tokens WHERE expires_at <= $1",
             "DELETE FROM seen_jwts WHERE expires_at <= $1",
             // Failures count for at most 15 minutes; locks are remembered a day after they
             // end, so the next one in a row lasts longer.

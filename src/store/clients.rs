@@ -54,12 +54,21 @@ pub struct ClientRow {
     pub jwks: Option<String>,
     /// Where the JWKS is published.
     pub jwks_uri: Option<String>,
+    /// 1 for self-registered clients.
+    pub self_registered: i64,
+    /// 0 when an admin switched the client off.
+    pub enabled: i64,
+    /// SHA-256 of the registration access token (RFC 7592).
+    pub registration_token_hash: Option<String>,
+    /// Further metadata (JSON).
+    pub metadata: String,
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
      grant_types, scopes, roles, skip_consent, id_token_alg, created_at, require_mfa, allow_no_pkce, \
      introspect_any, require_par, require_dpop, resources, backchannel_logout_uri, \
-     backchannel_logout_session_required, auth_method, jwks, jwks_uri";
+     backchannel_logout_session_required, auth_method, jwks, jwks_uri, self_registered, enabled, \
+     registration_token_hash, metadata";
 
 impl Tx {
     /// Inserts a client.
@@ -68,9 +77,10 @@ impl Tx {
             "INSERT INTO clients (id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
              grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at, require_mfa, \
              allow_no_pkce, introspect_any, require_par, require_dpop, resources, backchannel_logout_uri, \
-             backchannel_logout_session_required, auth_method, jwks, jwks_uri) \
+             backchannel_logout_session_required, auth_method, jwks, jwks_uri, self_registered, enabled, \
+             registration_token_hash, metadata) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22, $23)",
+             $21, $22, $23, $24, $25, $26, $27)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -95,9 +105,115 @@ impl Tx {
         .bind(&c.auth_method)
         .bind(&c.jwks)
         .bind(&c.jwks_uri)
+        .bind(flag(c.self_registered != 0))
+        .bind(flag(c.enabled != 0))
+        .bind(&c.registration_token_hash)
+        .bind(&c.metadata)
         .execute(self.c())
         .await?;
         Ok(())
+    }
+
+    /// Replaces everything a client registered about itself (RFC 7592 §2.2).
+    pub async fn replace_client_metadata(&mut self, c: &ClientRow, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
+             grant_types = $4, scopes = $5, id_token_alg = $6, auth_method = $7, jwks = $8, \
+             jwks_uri = $9, backchannel_logout_uri = $10, metadata = $11, updated_at = $12 \
+             WHERE id = $13",
+        )
+        .bind(&c.name)
+        .bind(&c.redirect_uris)
+        .bind(&c.post_logout_redirect_uris)
+        .bind(&c.grant_types)
+        .bind(&c.scopes)
+        .bind(&c.id_token_alg)
+        .bind(&c.auth_method)
+        .bind(&c.jwks)
+        .bind(&c.jwks_uri)
+        .bind(&c.backchannel_logout_uri)
+        .bind(&c.metadata)
+        .bind(now)
+        .bind(&c.id)
+        .execute(self.c())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Switches a client on or off; false when there is no such client.
+    pub async fn set_client_enabled(
+        &mut self,
+        id: &str,
+        enabled: bool,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE clients SET enabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(flag(enabled))
+            .bind(now)
+            .bind(id)
+            .execute(self.c())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The SHA-256 of a client's registration access token, if it has one.
+    pub async fn client_registration_token(&mut self, id: &str) -> StoreResult<Option<String>> {
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("SELECT registration_token_hash FROM clients WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.c())
+                .await?;
+        Ok(hash.flatten())
+    }
+
+    /// Stores an initial access token for dynamic registration.
+    pub async fn insert_initial_token(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+        uses: Option<i64>,
+        allow_client_credentials: bool,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO initial_access_tokens (token_hash, created_at, expires_at, uses_left, \
+             allow_client_credentials) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .bind(expires_at)
+        .bind(uses)
+        .bind(flag(allow_client_credentials))
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
+
+    /// Spends one use of a live initial access token; returns whether it allows
+    /// client_credentials, or `None` when it is unknown, expired or used up.
+    pub async fn spend_initial_token(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<bool>> {
+        let done = sqlx::query(
+            "UPDATE initial_access_tokens SET uses_left = uses_left - 1 WHERE token_hash = $1 \
+             AND expires_at > $2 AND (uses_left IS NULL OR uses_left > 0)",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .execute(self.c())
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let allow: Option<i64> = sqlx::query_scalar(
+            "SELECT allow_client_credentials FROM initial_access_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.c())
+        .await?;
+        Ok(allow.map(|a| a != 0))
     }
 
     /// Replaces the settings of a client an admin may change after registration.

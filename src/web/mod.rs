@@ -57,13 +57,20 @@ pub fn router(state: AppState) -> Router {
         .route(paths::REVOKE, post(oidc::introspect::revoke))
         .route(paths::PAR, post(oidc::par::push))
         .route(paths::DEVICE_AUTHORIZATION, post(oidc::device::authorize))
+        .route(paths::REGISTRATION, post(oidc::registration::register))
+        .route(
+            "/connect/register/{client_id}",
+            get(oidc::registration::read)
+                .put(oidc::registration::update)
+                .delete(oidc::registration::delete),
+        )
         // Set before the CORS layer so that it also wraps the 405 answers, which is where
         // preflight OPTIONS requests would otherwise end.
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
-                .allow_methods([Method::GET, Method::POST])
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
                 .allow_headers([
                     header::AUTHORIZATION,
                     header::CONTENT_TYPE,

@@ -34,6 +34,7 @@ mod oidc_flow;
 mod ops;
 mod par;
 mod races;
+mod registration;
 mod resilience;
 mod resources;
 mod session_safety;

@@ -236,7 +236,6 @@ async fn unknown_grant_types_are_unsupported_grant_type() {
     for grant_type in [
         "password",
         "implicit",
-        "urn:ietf:params:oauth:grant-type:device_code",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
         "AUTHORIZATION_CODE",
     ] {
@@ -247,6 +246,13 @@ async fn unknown_grant_types_are_unsupported_grant_type() {
     rp.token(&app, &[("scope", "openid")])
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    // Supported, but this client is not registered for it.
+    rp.token(
+        &app,
+        &[("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "unauthorized_client");
 }
 
 #[tokio::test]

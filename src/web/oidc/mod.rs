@@ -7,6 +7,7 @@ pub mod dpop;
 pub mod end_session;
 pub mod introspect;
 pub mod par;
+pub mod registration;
 pub mod respond;
 pub mod token;
 pub mod userinfo;

@@ -48,6 +48,8 @@ pub async fn get(
             "client_name": prompt.client_name,
             "username": prompt.username,
             "scopes": scope_list,
+            "verified": prompt.verified,
+            "links": prompt.links.iter().map(|(label, href)| json!({ "label": label, "href": href })).collect::<Vec<_>>(),
         }),
     )?;
     Ok((jar, page).into_response())
