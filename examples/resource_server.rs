@@ -16,16 +16,23 @@
 //!   `typ` `at+jwt` (so an ID token cannot be used as an access token);
 //!   `iss` equal to the issuer; `exp` not passed; and an `aud` naming one of
 //!   the audiences this API accepts (Tessera sets `aud` to the client id the
-//!   token was issued to).
+//!   token was issued to, or to this API's URL when the client asked for it
+//!   as a resource indicator, RFC 8707; the public URL is always accepted).
+//! * A DPoP-bound token (`cnf.jkt`) is accepted only as `Authorization: DPoP`
+//!   with a fresh proof of its key (RFC 9449 §7): signature by the proof's
+//!   key, `htm`/`htu` of this request, `iat`, `ath`, an unused `jti`.
 //!
 //! Routes:
 //!
+//! * `GET /.well-known/oauth-protected-resource`: this API's metadata (RFC
+//!   9728): its resource identifier and Tessera as its authorization server.
 //! * `GET /api/me`: any valid token; answers `{sub, client_id, scope, roles}`.
 //! * `GET /api/admin`: only when the token's `roles` contain `admin`;
 //!   answers `{"message": "Welcome, admin", "sub": ...}`, and 403
 //!   `{"error": "insufficient_role"}` otherwise.
 //!
-//! A request without a bearer token gets 401 with `WWW-Authenticate: Bearer`;
+//! A request without a bearer token gets 401 with `WWW-Authenticate: Bearer
+//! resource_metadata="…/.well-known/oauth-protected-resource"`;
 //! a token that fails a check gets 401 with
 //! `WWW-Authenticate: Bearer error="invalid_token", error_description="..."`
 //! (RFC 6750 §3).
@@ -42,6 +49,8 @@
 //! * `--issuer` / `RS_ISSUER`, `http://127.0.0.1:8080`
 //! * `--audience` / `RS_AUDIENCE`, `example-app` (comma separated list)
 //! * `--listen` / `RS_LISTEN`, `127.0.0.1:4000`; port 0 takes any free port
+//! * `--public-url` / `RS_PUBLIC_URL`, `http://` and the address listened on:
+//!   the resource identifier, and the URL DPoP proofs name
 //!
 //! Once the keys are loaded it prints one line on standard output,
 //! `Resource server listening on http://127.0.0.1:4000 (issuer ..., audiences ...)`,
@@ -215,6 +224,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{bound}"))
         .trim_end_matches('/')
         .to_owned();
+    let _ = RESOURCE_METADATA.set(format!("{public_url}{METADATA_PATH}"));
+    // A token minted for this API by its resource identifier (RFC 8707) is for it too.
+    let mut audiences = audiences;
+    audiences.push(public_url.clone());
     let validator = Arc::new(TokenValidator {
         issuer: discovery.issuer,
         audiences,
@@ -254,10 +267,32 @@ fn parse_audiences(raw: &str) -> anyhow::Result<Vec<String>> {
 /// The API's routes.
 fn router(validator: Arc<TokenValidator>) -> Router {
     Router::new()
+        .route(METADATA_PATH, get(protected_resource_metadata))
         .route("/api/me", get(me))
         .route("/api/admin", get(admin))
         .fallback(not_found)
         .with_state(validator)
+}
+
+/// Where this API describes itself (RFC 9728 §3).
+const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// The URL of this API's metadata, named in every 401 challenge (RFC 9728 §5.1); set once
+/// at start.
+static RESOURCE_METADATA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `GET /.well-known/oauth-protected-resource` (RFC 9728 §3.2): which authorization server
+/// issues tokens for this API, so a client that meets it first can find out how to get one.
+async fn protected_resource_metadata(
+    axum::extract::State(validator): axum::extract::State<Arc<TokenValidator>>,
+) -> Json<Value> {
+    Json(json!({
+        "resource": validator.public_url,
+        "authorization_servers": [validator.issuer],
+        "bearer_methods_supported": ["header"],
+        "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
+        "resource_name": "Tessera example API",
+    }))
 }
 
 /// `GET /api/me`: who the token speaks for.
@@ -377,6 +412,11 @@ impl IntoResponse for AuthError {
             }
         };
         let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        let challenge = match RESOURCE_METADATA.get() {
+            Some(url) => format!(r#"{challenge}, resource_metadata="{url}""#),
+            None => challenge,
+        };
+        let challenge = challenge.replacen("Bearer, ", "Bearer ", 1);
         if let Ok(value) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()

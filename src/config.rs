@@ -387,6 +387,16 @@ pub enum ClientRegistration {
     Open,
 }
 
+/// A feature switch written `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    /// Turned on.
+    On,
+    /// Turned off.
+    Off,
+}
+
 /// Who may create an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -460,6 +470,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// Who may register clients dynamically: `initial-token` or `open`.
     pub client_registration: ClientRegistration,
+    /// Whether a `client_id` that is an https URL names the client's metadata document.
+    pub client_metadata_documents: Switch,
     /// How long a request may take before it is answered 503, in seconds.
     pub request_timeout_secs: u64,
     /// Address of the separate Prometheus listener serving `/metrics` (e.g. `127.0.0.1:9464`);
@@ -515,6 +527,7 @@ impl Default for Settings {
             logout: LogoutSettings::default(),
             trusted_proxies: Vec::new(),
             client_registration: ClientRegistration::InitialToken,
+            client_metadata_documents: Switch::On,
             request_timeout_secs: 30,
             log_access: true,
             metrics_listen: None,

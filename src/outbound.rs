@@ -1,34 +1,113 @@
-//! Requests Tessera makes to addresses others gave it (a client's `jwks_uri`): bounded in
-//! time and size, following no redirects, so a slow or hostile address cannot stall an
-//! endpoint or fill memory.
+//! Requests Tessera makes to addresses others gave it (a client's `jwks_uri`, a client's
+//! metadata document): bounded in time and size, following no redirects, so a slow or
+//! hostile address cannot stall an endpoint or fill memory. Addresses a stranger gave are
+//! fetched only from public IP addresses, checked when the name is resolved, so they
+//! cannot aim Tessera at the services beside it.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use serde_json::Value;
 
-/// The HTTP client for fetching what clients publish.
+use crate::domain::is_public_address;
+
+/// Resolves names to their public addresses only.
+struct PublicOnly;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let public: Vec<SocketAddr> = found.filter(|a| is_public_address(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{} has no public address", name.as_str()).into());
+            }
+            Ok(Box::new(public.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// A fetched JSON document and how long it may be kept (`Cache-Control: max-age`).
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The document.
+    pub body: Value,
+    /// Seconds it may be kept, when the answer said.
+    pub max_age: Option<i64>,
+}
+
+/// The HTTP clients for fetching what clients publish.
 #[derive(Debug, Clone)]
 pub struct Outbound {
-    http: reqwest::Client,
+    any: reqwest::Client,
+    public_only: reqwest::Client,
+}
+
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
+}
+
+/// `max-age` of a `Cache-Control` header (`no-store` and `no-cache` count as 0).
+fn max_age(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let value = headers.get(reqwest::header::CACHE_CONTROL)?.to_str().ok()?;
+    let mut age = None;
+    for directive in value.split(',').map(str::trim) {
+        if directive.eq_ignore_ascii_case("no-store") || directive.eq_ignore_ascii_case("no-cache")
+        {
+            return Some(0);
+        }
+        if let Some(n) = directive.strip_prefix("max-age=") {
+            age = n.trim_matches('"').parse().ok();
+        }
+    }
+    age
 }
 
 impl Outbound {
-    /// A client whose every request ends after `timeout`.
+    /// Clients whose every request ends after `timeout`.
     pub fn new(timeout: Duration) -> anyhow::Result<Outbound> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Outbound { http })
+        Ok(Outbound {
+            any: builder(timeout).build()?,
+            public_only: builder(timeout)
+                .dns_resolver(Arc::new(PublicOnly))
+                .build()?,
+        })
     }
 
     /// GETs `url` and parses the answer as JSON, refusing a body over `max_bytes`, a
-    /// redirect or an error status.
-    pub async fn get_json(&self, url: &str, max_bytes: usize) -> Result<Value, String> {
-        let mut response = self
-            .http
+    /// redirect or an error status; with `public_only`, only from public addresses.
+    pub async fn get_json(
+        &self,
+        url: &str,
+        max_bytes: usize,
+        public_only: bool,
+    ) -> Result<Fetched, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        if public_only {
+            // A literal address is never resolved, so it is checked here.
+            let literal = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+                _ => None,
+            };
+            if literal.is_some_and(|ip| !is_public_address(ip)) || parsed.scheme() != "https" {
+                return Err(format!(
+                    "{url} is not an https address on the public internet"
+                ));
+            }
+        }
+        let http = if public_only {
+            &self.public_only
+        } else {
+            &self.any
+        };
+        let mut response = http
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
@@ -44,6 +123,7 @@ impl Outbound {
         {
             return Err(format!("{url} is larger than {max_bytes} bytes"));
         }
+        let max_age = max_age(response.headers());
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -55,6 +135,7 @@ impl Outbound {
                 return Err(format!("{url} is larger than {max_bytes} bytes"));
             }
         }
-        serde_json::from_slice(&body).map_err(|_| format!("{url} is not JSON"))
+        let body = serde_json::from_slice(&body).map_err(|_| format!("{url} is not JSON"))?;
+        Ok(Fetched { body, max_age })
     }
 }

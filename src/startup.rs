@@ -77,8 +77,12 @@ impl Application {
             config.settings.registration.mode != crate::config::RegistrationMode::Closed;
         let discovery = serde_json::to_vec(&crate::oidc::discovery::document(
             &config.issuer,
-            registration_open,
-            config.settings.par.required,
+            crate::oidc::discovery::Features {
+                registration_open,
+                par_required: config.settings.par.required,
+                client_id_documents: config.settings.client_metadata_documents
+                    == crate::config::Switch::On,
+            },
         ))?;
         let services = open_services(config, clock).await?;
         services.open_keys().await?;

@@ -148,6 +148,9 @@ pub struct Client {
     /// Links about the client (RFC 7591 §2): `client_uri`, `logo_uri`, `policy_uri`,
     /// `tos_uri`.
     pub links: ClientLinks,
+    /// For a client named by its metadata document: when the document must be fetched
+    /// again.
+    pub document_expires_at: Option<i64>,
     /// When it was registered.
     pub created_at: i64,
 }

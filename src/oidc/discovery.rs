@@ -33,10 +33,24 @@ pub mod paths {
     pub const REGISTRATION: &str = "/connect/register";
 }
 
-/// The metadata document; `registration_open` says whether `prompt=create` can sign people
-/// up (Initiating User Registration §5), `par_required` whether every client must push its
-/// requests (RFC 9126 §5).
-pub fn document(issuer: &str, registration_open: bool, par_required: bool) -> Value {
+/// What the discovery document says beyond the endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct Features {
+    /// `prompt=create` can sign people up (Initiating User Registration §5).
+    pub registration_open: bool,
+    /// Every client must push its requests (RFC 9126 §5).
+    pub par_required: bool,
+    /// A `client_id` may be the URL of a metadata document.
+    pub client_id_documents: bool,
+}
+
+/// The metadata document.
+pub fn document(issuer: &str, features: Features) -> Value {
+    let Features {
+        registration_open,
+        par_required,
+        client_id_documents,
+    } = features;
     let url = |path: &str| format!("{issuer}{path}");
     let auth_methods = [
         "client_secret_basic",
@@ -90,6 +104,7 @@ pub fn document(issuer: &str, registration_open: bool, par_required: bool) -> Va
         ],
         "device_authorization_endpoint": url(paths::DEVICE_AUTHORIZATION),
         "registration_endpoint": url(paths::REGISTRATION),
+        "client_id_metadata_document_supported": client_id_documents,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": auth_methods,

@@ -79,7 +79,10 @@ impl Services {
             Ok(id) => id,
             Err(error) => return Ok(untrusted(error)),
         };
-        let client = self.cached_client(client_id).await?;
+        let client = match self.requested_client(client_id).await {
+            Ok(client) => client,
+            Err(error) => return Ok(AuthorizeOutcome::Untrusted(error)),
+        };
         let Some(client) = client else {
             return Ok(AuthorizeOutcome::Untrusted(OAuthError::invalid_request(
                 "unknown client_id",

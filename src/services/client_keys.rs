@@ -52,12 +52,16 @@ impl Services {
                 signed_by(assertion, &keys_of(&jwks))
             }
             (None, Some(uri)) => {
-                let (keys, fetched_at) = self.published_keys(uri.as_str(), false).await?;
+                let (keys, fetched_at) = self
+                    .published_keys(uri.as_str(), client.self_registered, false)
+                    .await?;
                 match signed_by(assertion, &keys) {
                     Some(v) => Some(v),
                     // The client may have rotated its keys since they were fetched.
                     None if fetched_at < self.now() - JWKS_REFETCH_SECS => {
-                        let (keys, _) = self.published_keys(uri.as_str(), true).await?;
+                        let (keys, _) = self
+                            .published_keys(uri.as_str(), client.self_registered, true)
+                            .await?;
                         signed_by(assertion, &keys)
                     }
                     None => None,
@@ -91,15 +95,23 @@ impl Services {
     }
 
     /// The keys published at `uri`, from the cache unless `refresh` or stale.
-    async fn published_keys(&self, uri: &str, refresh: bool) -> Result<FetchedKeys, OAuthError> {
+    async fn published_keys(
+        &self,
+        uri: &str,
+        self_registered: bool,
+        refresh: bool,
+    ) -> Result<FetchedKeys, OAuthError> {
         let now = self.now();
         if !refresh && let Some(cached) = self.client_keys.get(uri, now) {
             return Ok(cached);
         }
+        // Keys an administrator registered may live beside Tessera; a stranger's may not.
+        let public_only = self_registered;
         let jwks = self
             .outbound
-            .get_json(uri, MAX_JWKS_BYTES)
+            .get_json(uri, MAX_JWKS_BYTES, public_only)
             .await
+            .map(|fetched| fetched.body)
             .map_err(|e| {
                 tracing::warn!(jwks_uri = %uri, error = %e, "client keys could not be fetched");
                 refused(format!(

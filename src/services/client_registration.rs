@@ -52,7 +52,7 @@ async fn check_scopes(tx: &mut Tx, metadata: &Metadata) -> Result<(), OAuthError
 }
 
 /// Applies validated metadata to a client.
-fn apply(client: &mut Client, metadata: Metadata) {
+pub(super) fn apply(client: &mut Client, metadata: Metadata) {
     client.name = metadata.name;
     client.redirect_uris = metadata.redirect_uris;
     client.post_logout_redirect_uris = metadata.post_logout_redirect_uris;
@@ -65,6 +65,39 @@ fn apply(client: &mut Client, metadata: Metadata) {
     client.id_token_alg = metadata.id_token_alg;
     client.backchannel_logout_uri = metadata.backchannel_logout_uri;
     client.links = metadata.links;
+}
+
+/// A client that registered itself, before its metadata is applied.
+pub(super) fn blank(id: String, now: i64) -> Client {
+    Client {
+        id,
+        name: String::new(),
+        secret_hash: None,
+        public: false,
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        grant_types: Vec::new(),
+        scopes: Default::default(),
+        roles: Vec::new(),
+        skip_consent: false,
+        id_token_alg: crate::domain::SigningAlg::RS256,
+        require_mfa: false,
+        allow_no_pkce: false,
+        introspect_any: false,
+        require_par: false,
+        require_dpop: false,
+        resources: Vec::new(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
+        auth_method: AuthMethod::None,
+        jwks: None,
+        jwks_uri: None,
+        self_registered: true,
+        enabled: true,
+        links: Default::default(),
+        document_expires_at: None,
+        created_at: now,
+    }
 }
 
 impl Services {
@@ -142,34 +175,7 @@ impl Services {
             },
         )?;
         check_scopes(&mut tx, &metadata).await?;
-        let mut client = Client {
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            name: String::new(),
-            secret_hash: None,
-            public: false,
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
-            grant_types: Vec::new(),
-            scopes: Default::default(),
-            roles: Vec::new(),
-            skip_consent: false,
-            id_token_alg: crate::domain::SigningAlg::RS256,
-            require_mfa: false,
-            allow_no_pkce: false,
-            introspect_any: false,
-            require_par: false,
-            require_dpop: false,
-            resources: Vec::new(),
-            backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
-            auth_method: AuthMethod::None,
-            jwks: None,
-            jwks_uri: None,
-            self_registered: true,
-            enabled: true,
-            links: Default::default(),
-            created_at: now,
-        };
+        let mut client = blank(uuid::Uuid::new_v4().simple().to_string(), now);
         apply(&mut client, metadata);
         let secret = (client.auth_method == AuthMethod::ClientSecret).then(secret::generate);
         client.secret_hash = secret.as_deref().map(secret::hash);

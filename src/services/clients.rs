@@ -339,6 +339,7 @@ impl Services {
                     self_registered: false,
                     enabled: true,
                     links: Default::default(),
+                    document_expires_at: None,
                 };
                 spec.options.apply(&mut client)?;
                 tx.insert_client(&convert::client_row(&client)).await?;

@@ -60,6 +60,7 @@ pub fn client(row: ClientRow) -> Client {
         self_registered: row.self_registered != 0,
         enabled: row.enabled != 0,
         links: serde_json::from_str(&row.metadata).unwrap_or_default(),
+        document_expires_at: row.document_expires_at,
         jwks_uri: row
             .jwks_uri
             .as_deref()
@@ -117,6 +118,7 @@ pub fn client_row(client: &Client) -> ClientRow {
         enabled: i64::from(client.enabled),
         registration_token_hash: None,
         metadata: serde_json::to_string(&client.links).unwrap_or_else(|_| "{}".into()),
+        document_expires_at: client.document_expires_at,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod authorization;
 pub mod backchannel;
 mod cache;
+mod client_documents;
 mod client_keys;
 pub mod client_registration;
 pub mod clients;

@@ -31,7 +31,7 @@ impl Services {
         if credentials.client_id.len() > 256 {
             return Err(client_auth::invalid_client(credentials.via_basic));
         }
-        let mut client = self.cached_client(&credentials.client_id).await?;
+        let mut client = self.requested_client(&credentials.client_id).await?;
         let mut authenticated = self.check_credentials(client.as_ref(), &credentials).await;
         // A secret or keys changed on another node, or by the CLI, work here at once.
         if client.is_some() && authenticated.is_err() {

@@ -62,13 +62,15 @@ pub struct ClientRow {
     pub registration_token_hash: Option<String>,
     /// Further metadata (JSON).
     pub metadata: String,
+    /// When a metadata document must be fetched again.
+    pub document_expires_at: Option<i64>,
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, post_logout_redirect_uris, \
      grant_types, scopes, roles, skip_consent, id_token_alg, created_at, require_mfa, allow_no_pkce, \
      introspect_any, require_par, require_dpop, resources, backchannel_logout_uri, \
      backchannel_logout_session_required, auth_method, jwks, jwks_uri, self_registered, enabled, \
-     registration_token_hash, metadata";
+     registration_token_hash, metadata, document_expires_at";
 
 impl Tx {
     /// Inserts a client.
@@ -78,9 +80,9 @@ impl Tx {
              grant_types, scopes, roles, skip_consent, id_token_alg, created_at, updated_at, require_mfa, \
              allow_no_pkce, introspect_any, require_par, require_dpop, resources, backchannel_logout_uri, \
              backchannel_logout_session_required, auth_method, jwks, jwks_uri, self_registered, enabled, \
-             registration_token_hash, metadata) \
+             registration_token_hash, metadata, document_expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22, $23, $24, $25, $26, $27)",
+             $21, $22, $23, $24, $25, $26, $27, $28)",
         )
         .bind(&c.id)
         .bind(&c.name)
@@ -109,6 +111,7 @@ impl Tx {
         .bind(flag(c.enabled != 0))
         .bind(&c.registration_token_hash)
         .bind(&c.metadata)
+        .bind(c.document_expires_at)
         .execute(self.c())
         .await?;
         Ok(())
@@ -119,8 +122,8 @@ impl Tx {
         let done = sqlx::query(
             "UPDATE clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
              grant_types = $4, scopes = $5, id_token_alg = $6, auth_method = $7, jwks = $8, \
-             jwks_uri = $9, backchannel_logout_uri = $10, metadata = $11, updated_at = $12 \
-             WHERE id = $13",
+             jwks_uri = $9, backchannel_logout_uri = $10, metadata = $11, updated_at = $12, \
+             public = $14, document_expires_at = $15 WHERE id = $13",
         )
         .bind(&c.name)
         .bind(&c.redirect_uris)
@@ -135,6 +138,8 @@ impl Tx {
         .bind(&c.metadata)
         .bind(now)
         .bind(&c.id)
+        .bind(flag(c.public != 0))
+        .bind(c.document_expires_at)
         .execute(self.c())
         .await?;
         Ok(done.rows_affected() > 0)
@@ -255,6 +260,22 @@ impl Tx {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.c())
             .await?)
+    }
+
+    /// Every resource indicator an administrator registered for a client.
+    pub async fn registered_resources(&mut self) -> StoreResult<Vec<String>> {
+        let lists: Vec<String> = sqlx::query_scalar(
+            "SELECT resources FROM clients WHERE self_registered = 0 AND resources <> ''",
+        )
+        .fetch_all(self.c())
+        .await?;
+        let mut all: Vec<String> = Vec::new();
+        for resource in lists.iter().flat_map(|l| l.split(' ')) {
+            if !resource.is_empty() && !all.iter().any(|r| r == resource) {
+                all.push(resource.to_string());
+            }
+        }
+        Ok(all)
     }
 
     /// How many clients exist.

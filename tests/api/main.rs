@@ -16,6 +16,7 @@ mod browser;
 mod browser_accounts;
 mod browser_two_factor;
 mod cli;
+mod client_documents;
 mod client_keys;
 mod config;
 mod csrf;
