@@ -472,6 +472,10 @@ pub struct Settings {
     pub client_registration: ClientRegistration,
     /// Whether a `client_id` that is an https URL names the client's metadata document.
     pub client_metadata_documents: Switch,
+    /// Resource indicators (RFC 8707) that self-registered and metadata-document clients may
+    /// ask tokens for, such as your MCP servers (comma-separated in the variable).
+    #[serde(deserialize_with = "list_or_commas")]
+    pub open_resources: Vec<String>,
     /// How long a request may take before it is answered 503, in seconds.
     pub request_timeout_secs: u64,
     /// Address of the separate Prometheus listener serving `/metrics` (e.g. `127.0.0.1:9464`);
@@ -528,6 +532,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             client_registration: ClientRegistration::InitialToken,
             client_metadata_documents: Switch::On,
+            open_resources: Vec::new(),
             request_timeout_secs: 30,
             log_access: true,
             metrics_listen: None,

@@ -51,6 +51,8 @@ fn builder(timeout: Duration) -> reqwest::ClientBuilder {
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
+        // A proxy from the environment would be what the resolver checks, not the target.
+        .no_proxy()
 }
 
 /// `max-age` of a `Cache-Control` header (`no-store` and `no-cache` count as 0).
@@ -80,6 +82,56 @@ impl Outbound {
         })
     }
 
+    /// Checks that a stranger's `url` is https and, when it names an address, a public one
+    /// (names are checked when they are resolved).
+    fn check_public(url: &str) -> Result<(), String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+        let literal = match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        if literal.is_some_and(|ip| !is_public_address(ip)) || parsed.scheme() != "https" {
+            return Err(format!(
+                "{url} is not an https address on the public internet"
+            ));
+        }
+        Ok(())
+    }
+
+    fn client(&self, public_only: bool) -> &reqwest::Client {
+        if public_only {
+            &self.public_only
+        } else {
+            &self.any
+        }
+    }
+
+    /// POSTs a form to `url`; `Ok` for a 2xx answer.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        public_only: bool,
+    ) -> Result<(), String> {
+        if public_only {
+            Self::check_public(url)?;
+        }
+        let response = self
+            .client(public_only)
+            .post(url)
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| format!("{url} could not be reached: {e}"))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("{url} answered {status}"))
+        }
+    }
+
     /// GETs `url` and parses the answer as JSON, refusing a body over `max_bytes`, a
     /// redirect or an error status; with `public_only`, only from public addresses.
     pub async fn get_json(
@@ -88,26 +140,12 @@ impl Outbound {
         max_bytes: usize,
         public_only: bool,
     ) -> Result<Fetched, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
         if public_only {
             // A literal address is never resolved, so it is checked here.
-            let literal = match parsed.host() {
-                Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-                Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-                _ => None,
-            };
-            if literal.is_some_and(|ip| !is_public_address(ip)) || parsed.scheme() != "https" {
-                return Err(format!(
-                    "{url} is not an https address on the public internet"
-                ));
-            }
+            Self::check_public(url)?;
         }
-        let http = if public_only {
-            &self.public_only
-        } else {
-            &self.any
-        };
-        let mut response = http
+        let mut response = self
+            .client(public_only)
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()

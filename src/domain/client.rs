@@ -164,6 +164,9 @@ pub fn parse_jwks(input: &str) -> Result<String, String> {
     if input.len() > 32 * 1024 {
         return Err("the key set is larger than 32 KiB".into());
     }
+    if input.contains("\\u0000") || input.contains('\0') {
+        return Err("the key set contains a NUL character".into());
+    }
     let value: serde_json::Value =
         serde_json::from_str(input).map_err(|e| format!("the key set is not JSON ({e})"))?;
     let keys = value

@@ -121,19 +121,28 @@ pub fn is_public_address(ip: std::net::IpAddr) -> bool {
                 || v4.is_documentation()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
-                || (a == 192 && b == 0))
+                || (a == 192 && b == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
         }
         std::net::IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_address(std::net::IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
+            // IPv4-compatible (::/96) and NAT64 (64:ff9b::/96) addresses lead to IPv4 ones,
+            // and 6to4 (2002::/16) embeds one: none is taken as public.
+            let embeds_v4 = segments[..6].iter().all(|s| *s == 0)
+                || (first == 0x64 && segments[1] == 0xff9b)
+                || first == 0x2002;
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                || embeds_v4
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+                || first == 0x2001 && segments[1] == 0x0db8)
         }
     }
 }
@@ -168,6 +177,8 @@ mod tests {
             "https://169.254.169.254/latest",
             "https://[::1]/x",
             "https://[fd00::1]/x",
+            "https://[64:ff9b::a00:1]/x",
+            "https://198.18.0.1/x",
             "https://localhost/x",
             "http://app.example.com/x",
         ] {

@@ -61,7 +61,9 @@ pub fn credentials(
             ));
         }
         let assertion = assertion.ok_or_else(|| refused("client_assertion is missing"))?;
-        let subject = client_assertion::subject_unverified(assertion);
+        // A NUL could not even be looked up on PostgreSQL: such an id names no client.
+        let subject = client_assertion::subject_unverified(assertion)
+            .filter(|sub| !sub.chars().any(char::is_control));
         let client_id = match (form_id, subject) {
             (Some(id), Some(sub)) if id != sub => {
                 return Err(refused("client_id differs from the assertion's sub"));

@@ -15,6 +15,13 @@ use crate::domain::{
 /// Scopes a self-registered client may never hold.
 pub const PRIVILEGED_SCOPES: [&str; 1] = ["tessera:admin"];
 
+/// Whether a scope of the catalogue is open to self-registered clients: the built-in ones
+/// but the privileged; scopes an administrator added guard their own APIs, and the
+/// administrator gives them.
+pub fn is_open_scope(name: &str, builtin: bool) -> bool {
+    builtin && !PRIVILEGED_SCOPES.contains(&name)
+}
+
 /// The scopes a client that names none gets.
 pub const DEFAULT_SCOPE: &str = "openid profile email";
 
@@ -75,6 +82,19 @@ pub struct Metadata {
     pub links: ClientLinks,
 }
 
+/// Whether any string in `value` (keys included) holds a control character, which no
+/// metadata value admits and PostgreSQL cannot store (NUL).
+fn has_control_characters(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.chars().any(char::is_control),
+        Value::Array(items) => items.iter().any(has_control_characters),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.chars().any(char::is_control) || has_control_characters(v)),
+        _ => false,
+    }
+}
+
 fn metadata_error(description: impl Into<String>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClientMetadata, description.into())
 }
@@ -93,6 +113,11 @@ fn https_link(field: &str, value: Option<String>) -> Result<Option<String>, OAut
 pub fn validate(document: &Value, policy: Policy) -> Result<Metadata, OAuthError> {
     if !document.is_object() {
         return Err(metadata_error("the metadata must be a JSON object"));
+    }
+    if has_control_characters(document) {
+        return Err(metadata_error(
+            "the metadata must not contain control characters",
+        ));
     }
     let raw: Raw = serde_json::from_value(document.clone())
         .map_err(|e| metadata_error(format!("the metadata has a value of the wrong type: {e}")))?;
@@ -326,5 +351,9 @@ mod tests {
             ErrorCode::InvalidClientMetadata
         );
         assert!(validate(&json!({ "redirect_uris": ["com.example.app:/cb"] }), OPEN).is_ok());
+        assert_eq!(
+            with("client_name", json!("a\u{0}b")),
+            ErrorCode::InvalidClientMetadata
+        );
     }
 }

@@ -23,6 +23,9 @@ pub struct LogoutNotice {
     pub jti: String,
     /// The client's ID token algorithm, which it verifies logout tokens with too.
     pub alg: String,
+    /// The client registered itself: its URI is reached over public addresses only.
+    #[serde(default)]
+    pub public_only: bool,
 }
 
 /// §2.4: `iss`, `aud`, `iat`, `exp`, `jti`, `sub`, `sid` and `events`; never `nonce`.

@@ -7,7 +7,7 @@ use super::{ServiceResult, Services};
 use crate::auth::secret;
 use crate::domain::SigningAlg;
 use crate::oidc::logout_token::{self, LogoutNotice};
-use crate::store::Tx;
+use crate::store::{LogoutReceiver, Tx};
 
 /// The template name logout notices are queued under.
 const TEMPLATE: &str = "logout_token";
@@ -20,9 +20,8 @@ impl Services {
         session_id: &str,
         now: i64,
     ) -> ServiceResult<()> {
-        for (client_id, uri, alg, user_id) in tx.logout_receivers_of_session(session_id).await? {
-            self.queue_logout(tx, &uri, client_id, &user_id, session_id, alg, now)
-                .await?;
+        for receiver in tx.logout_receivers_of_session(session_id).await? {
+            self.queue_logout(tx, receiver, now).await?;
         }
         Ok(())
     }
@@ -34,44 +33,44 @@ impl Services {
         user_id: &str,
         now: i64,
     ) -> ServiceResult<()> {
-        for (client_id, uri, alg, session_id) in tx.logout_receivers_of_user(user_id).await? {
-            self.queue_logout(tx, &uri, client_id, user_id, &session_id, alg, now)
-                .await?;
+        for receiver in tx.logout_receivers_of_user(user_id).await? {
+            self.queue_logout(tx, receiver, now).await?;
         }
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn queue_logout(
-        &self,
-        tx: &mut Tx,
-        uri: &str,
-        client_id: String,
-        user_id: &str,
-        session_id: &str,
-        alg: String,
-        now: i64,
-    ) -> ServiceResult<()> {
+    async fn queue_logout(&self, tx: &mut Tx, to: LogoutReceiver, now: i64) -> ServiceResult<()> {
         let notice = LogoutNotice {
-            client_id,
-            sub: user_id.to_string(),
-            sid: session_id.to_string(),
+            client_id: to.client_id,
+            sub: to.user_id,
+            sid: to.session_id,
             jti: secret::generate(),
-            alg,
+            alg: to.id_token_alg,
+            public_only: to.self_registered != 0,
         };
         let context = serde_json::to_value(&notice).map_err(anyhow::Error::from)?;
-        self.queue(tx, Channel::Backchannel, uri, TEMPLATE, context, now)
-            .await
+        self.queue(
+            tx,
+            Channel::Backchannel,
+            &to.backchannel_logout_uri,
+            TEMPLATE,
+            context,
+            now,
+        )
+        .await
     }
 
-    /// The signed logout token (`typ` logout+jwt) of a queued notice.
-    pub fn logout_token(&self, context: &str) -> Result<String, String> {
+    /// The signed logout token (`typ` logout+jwt) of a queued notice, and whether its
+    /// receiver may only be reached over public addresses.
+    pub fn logout_token(&self, context: &str) -> Result<(String, bool), String> {
         let notice: LogoutNotice =
             serde_json::from_str(context).map_err(|e| format!("notice: {e}"))?;
         let alg = SigningAlg::parse(&notice.alg).unwrap_or(SigningAlg::RS256);
         let claims = logout_token::claims(&self.config.issuer, &notice, self.now());
-        self.keys
+        let token = self
+            .keys
             .sign(alg, "logout+jwt", &claims)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok((token, notice.public_only))
     }
 }

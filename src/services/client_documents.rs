@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::client_registration::{apply, blank};
+use super::client_registration::{apply, blank, open_scopes};
 use super::{Services, convert};
 use crate::config::Switch;
 use crate::domain::{Client, ScopeSet, is_loopback_host};
@@ -20,6 +20,8 @@ const MAX_DOCUMENT_BYTES: usize = 5 * 1024;
 const DEFAULT_KEEP_SECS: i64 = 3600;
 const MIN_KEEP_SECS: i64 = 60;
 const MAX_KEEP_SECS: i64 = 86_400;
+/// How long a document that could not be used is not fetched again, in seconds.
+const FAILURE_KEEP_SECS: i64 = 60;
 
 fn refused(description: String) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClient, description)
@@ -52,21 +54,19 @@ impl Services {
 
     /// The client a request names: a registered one, or the one a metadata document
     /// describes (fetched when new or stale). A self-registered client may ask for the
-    /// resources an administrator registered for any client.
+    /// resources an administrator opened to such clients (`open_resources`).
     pub(crate) async fn requested_client(&self, id: &str) -> Result<Option<Client>, OAuthError> {
         let client = if self.names_document(id) {
             self.document_client(id).await?
         } else {
             self.cached_client(id).await?
         };
-        let Some(mut client) = client else {
-            return Ok(None);
-        };
-        if client.self_registered {
-            let mut read = self.db.read().await?;
-            client.resources = read.registered_resources().await?;
-        }
-        Ok(Some(client))
+        Ok(client.map(|mut client| {
+            if client.self_registered {
+                client.resources = self.config.settings.open_resources.clone();
+            }
+            client
+        }))
     }
 
     /// The client of a metadata document, from the database while its document is fresh.
@@ -78,6 +78,34 @@ impl Services {
         {
             return Ok(known);
         }
+        if let Some(why) = self.document_failures.get(id, now) {
+            return Err(refused(why));
+        }
+        let Ok(_turn) = self.document_fetches.try_acquire() else {
+            return Err(OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "too many client metadata documents are being fetched; try again shortly",
+            ));
+        };
+        self.fetch_document(id, known).await.inspect_err(|e| {
+            tracing::warn!(client_id = %id, error = %e.description, "client metadata document refused");
+            self.document_failures.insert(
+                id.to_string(),
+                e.description.to_string(),
+                now + FAILURE_KEEP_SECS,
+                now,
+            );
+        })
+    }
+
+    /// Fetches and checks a metadata document, and stores its client (`known` is the one
+    /// stored before, if any).
+    async fn fetch_document(
+        &self,
+        id: &str,
+        known: Option<Client>,
+    ) -> Result<Option<Client>, OAuthError> {
+        let now = self.now();
         // Development: the examples and tests serve documents on loopback http.
         let public_only = !(self.development_issuer() && id.starts_with("http:"));
         let fetched = self
@@ -85,7 +113,6 @@ impl Services {
             .get_json(id, MAX_DOCUMENT_BYTES, public_only)
             .await
             .map_err(|e| {
-                tracing::warn!(client_id = %id, error = %e, "client metadata document refused");
                 refused(format!(
                     "the client's metadata document could not be used: {e}"
                 ))
@@ -110,12 +137,7 @@ impl Services {
         )
         .map_err(|e| refused(format!("the client's metadata document: {}", e.description)))?;
         let mut tx = self.db.write().await?;
-        let offered: Vec<String> = tx
-            .list_scopes()
-            .await?
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
+        let offered = open_scopes(&mut tx).await?;
         metadata.scope = ScopeSet::from_stored(
             &metadata
                 .scope

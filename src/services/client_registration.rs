@@ -30,22 +30,24 @@ fn bad_token() -> OAuthError {
     OAuthError::invalid_token("the access token for this registration is missing or invalid")
 }
 
-/// The metadata's scopes must all be in the catalogue.
-async fn check_scopes(tx: &mut Tx, metadata: &Metadata) -> Result<(), OAuthError> {
-    let known: Vec<String> = tx
+/// The scopes of the catalogue a self-registered client may hold.
+pub(super) async fn open_scopes(tx: &mut Tx) -> Result<Vec<String>, OAuthError> {
+    Ok(tx
         .list_scopes()
         .await?
         .into_iter()
+        .filter(|s| client_metadata::is_open_scope(&s.name, s.builtin != 0))
         .map(|s| s.name)
-        .collect();
-    if let Some(unknown) = metadata
-        .scope
-        .iter()
-        .find(|s| !known.iter().any(|k| k == s))
-    {
+        .collect())
+}
+
+/// The metadata's scopes must all be open to self-registered clients.
+async fn check_scopes(tx: &mut Tx, metadata: &Metadata) -> Result<(), OAuthError> {
+    let open = open_scopes(tx).await?;
+    if let Some(closed) = metadata.scope.iter().find(|s| !open.iter().any(|k| k == s)) {
         return Err(OAuthError::new(
             ErrorCode::InvalidClientMetadata,
-            format!("the scope '{unknown}' is not offered here"),
+            format!("the scope '{closed}' is not open to self-registered clients"),
         ));
     }
     Ok(())
@@ -60,6 +62,10 @@ pub(super) fn apply(client: &mut Client, metadata: Metadata) {
     client.scopes = metadata.scope;
     client.auth_method = metadata.auth_method;
     client.public = metadata.auth_method == AuthMethod::None;
+    // A client that no longer authenticates with its secret must not keep one that works.
+    if metadata.auth_method != AuthMethod::ClientSecret {
+        client.secret_hash = None;
+    }
     client.jwks = metadata.jwks;
     client.jwks_uri = metadata.jwks_uri;
     client.id_token_alg = metadata.id_token_alg;
@@ -206,6 +212,9 @@ impl Services {
         client_id: &str,
         token: &str,
     ) -> Result<Client, OAuthError> {
+        if client_id.chars().any(char::is_control) {
+            return Err(bad_token());
+        }
         let mut tx = self.db.read().await?;
         let stored = tx.client_registration_token(client_id).await?;
         if !stored.is_some_and(|hash| secret::verify(token, &hash)) {

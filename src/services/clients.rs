@@ -117,12 +117,15 @@ impl ClientOptions {
             client.jwks = Some(parse_jwks(&jwks).map_err(|m| ServiceError::invalid("jwks", m))?);
             client.jwks_uri = None;
             client.auth_method = AuthMethod::PrivateKeyJwt;
+            // Keys replace the secret: it must stop working.
+            client.secret_hash = None;
         }
         if let Some(uri) = self.jwks_uri {
             client.jwks_uri =
                 Some(RedirectUri::parse(&uri).map_err(|m| ServiceError::invalid("jwks_uri", m))?);
             client.jwks = None;
             client.auth_method = AuthMethod::PrivateKeyJwt;
+            client.secret_hash = None;
         }
         if client.public && client.auth_method == AuthMethod::PrivateKeyJwt {
             return Err(ServiceError::invalid(

@@ -9,8 +9,9 @@ use serde_json::json;
 
 use super::audit::{Event, EventType};
 use super::tokens::live_user;
-use super::{Actor, Caller, ServiceResult, Services};
+use super::{Actor, Caller, ServiceResult, Services, convert};
 use crate::auth::secret;
+use crate::auth::session::ACR_MFA;
 use crate::domain::{Client, GrantType, ScopeSet, Session};
 use crate::oidc::client::require_grant;
 use crate::oidc::device_flow::{self, Poll, State};
@@ -18,7 +19,7 @@ use crate::oidc::discovery::paths;
 use crate::oidc::params::Params;
 use crate::oidc::tokens::{Binding, TokenResponse, UserGrant};
 use crate::oidc::{ErrorCode, OAuthError};
-use crate::store::{DeviceApproval, GrantFacts, StoreError};
+use crate::store::{DeviceApproval, DeviceCodeRow, GrantFacts, StoreError};
 
 /// Wrong user codes one person may type within [`GUESS_WINDOW_SECS`].
 const MAX_WRONG_CODES: usize = 10;
@@ -60,6 +61,8 @@ pub enum WrongCode {
     Unknown,
     /// Too many wrong codes lately: wait.
     TooMany,
+    /// The client demands a sign-in with two factors, and this session used one.
+    NeedsSecondFactor,
 }
 
 fn guess_subject(user_id: &str) -> String {
@@ -126,17 +129,18 @@ impl Services {
         ))
     }
 
-    /// The approval page for a typed code, or why there is none. A wrong code counts
-    /// against the person and their address.
-    pub async fn device_prompt(
+    /// The live, unanswered code a person typed, with its client; a wrong code counts
+    /// against the person and their address, and too many wrong ones lock them out for a
+    /// while. A client that demands two factors needs a two-factor session.
+    async fn typed_code(
         &self,
+        tx: &mut crate::store::Tx,
         caller: &Caller,
         session: &Session,
         typed: &str,
-    ) -> ServiceResult<Result<DevicePrompt, WrongCode>> {
+    ) -> ServiceResult<Result<(DeviceCodeRow, Client), WrongCode>> {
         let now = self.now();
         let subject = guess_subject(&session.user_id);
-        let mut tx = self.db.write().await?;
         let wrong = tx
             .subject_failures(&subject, now - GUESS_WINDOW_SECS)
             .await?;
@@ -150,11 +154,31 @@ impl Services {
         let Some(row) = row else {
             tx.insert_sign_in_failure(Some(&subject), caller.ip.as_deref(), now)
                 .await?;
-            tx.commit().await?;
             return Ok(Err(WrongCode::Unknown));
         };
-        drop(tx);
-        let client = self.client(&row.client_id).await?;
+        let Some(client) = tx.find_client(&row.client_id).await?.map(convert::client) else {
+            return Ok(Err(WrongCode::Unknown));
+        };
+        if client.require_mfa && session.acr != ACR_MFA {
+            return Ok(Err(WrongCode::NeedsSecondFactor));
+        }
+        Ok(Ok((row, client)))
+    }
+
+    /// The approval page for a typed code, or why there is none.
+    pub async fn device_prompt(
+        &self,
+        caller: &Caller,
+        session: &Session,
+        typed: &str,
+    ) -> ServiceResult<Result<DevicePrompt, WrongCode>> {
+        let mut tx = self.db.write().await?;
+        let found = self.typed_code(&mut tx, caller, session, typed).await?;
+        tx.commit().await?;
+        let (row, client) = match found {
+            Ok(found) => found,
+            Err(wrong) => return Ok(Err(wrong)),
+        };
         let requested = ScopeSet::from_stored(&row.scope);
         let names: Vec<&str> = requested.iter().collect();
         Ok(Ok(DevicePrompt {
@@ -164,26 +188,27 @@ impl Services {
         }))
     }
 
-    /// Records the person's answer to a device code; `Ok(false)` when the code was answered
-    /// already, expired, or never existed.
+    /// Records the person's answer to a device code; `Ok(false)` when another answer won.
     pub async fn answer_device(
         &self,
         caller: &Caller,
         session: &Session,
         typed: &str,
         approve: bool,
-    ) -> ServiceResult<bool> {
-        let Some(code) = device_flow::normalise(typed) else {
-            return Ok(false);
-        };
+    ) -> ServiceResult<Result<bool, WrongCode>> {
         let now = self.now();
-        let caller = caller.as_actor(Actor::User(session.user_id.clone()));
         let mut tx = self.db.write().await?;
-        let Some(row) = tx.find_pending_user_code(&code, now).await? else {
-            return Ok(false);
+        let (row, _) = match self.typed_code(&mut tx, caller, session, typed).await? {
+            Ok(found) => found,
+            Err(wrong) => {
+                tx.commit().await?;
+                return Ok(Err(wrong));
+            }
         };
+        let caller = caller.as_actor(Actor::User(session.user_id.clone()));
+        let code = row.user_code.clone();
         let Some(user) = tx.find_user(&session.user_id).await? else {
-            return Ok(false);
+            return Ok(Ok(false));
         };
         let approval = DeviceApproval {
             user_id: session.user_id.clone(),
@@ -213,7 +238,7 @@ impl Services {
             .await?;
         }
         tx.commit().await?;
-        Ok(answered)
+        Ok(Ok(answered))
     }
 
     /// RFC 8628 §3.4–3.5: a device's poll of the token endpoint.

@@ -77,7 +77,16 @@ pub struct Services {
     client_keys: Arc<ExpiringCache<String, client_keys::FetchedKeys>>,
     /// Requests to addresses clients gave (their `jwks_uri`).
     outbound: crate::outbound::Outbound,
+    /// Metadata documents that could not be used lately, by URL, with why: a burst of
+    /// requests naming one costs one fetch.
+    document_failures: Arc<ExpiringCache<String, String>>,
+    /// Metadata document fetches under way at once on this node.
+    document_fetches: Arc<tokio::sync::Semaphore>,
 }
+
+/// Metadata documents fetched at once per node; more requests naming new documents are told
+/// to come back later.
+const DOCUMENT_FETCHES: usize = 8;
 
 /// How long a fetch from an address a client gave may take.
 const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -106,6 +115,8 @@ impl Services {
         Ok(Services {
             outbound: crate::outbound::Outbound::new(OUTBOUND_TIMEOUT)?,
             client_keys: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
+            document_failures: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
+            document_fetches: Arc::new(tokio::sync::Semaphore::new(DOCUMENT_FETCHES)),
             sessions: SessionPolicy::new(config.settings.session.clone()),
             policy: PasswordPolicy {
                 min_length: config.settings.password.min_length,

@@ -17,6 +17,11 @@ impl Tx {
             "DELETE FROM pushed_requests WHERE expires_at <= $1",
             "DELETE FROM device_codes WHERE expires_at <= $1",
             "DELETE FROM initial_access_tokens WHERE expires_at <= $1",
+            // Clients of metadata documents nobody used for 30 days after their document went
+            // stale: anyone can create them, so they must not pile up.
+            "DELETE FROM clients WHERE document_expires_at IS NOT NULL \
+             AND document_expires_at <= $1 - 2592000 \
+             AND NOT EXISTS (SELECT 1 FROM grants g WHERE g.client_id = clients.id)",
             "DELETE FROM seen_jwts WHERE expires_at <= $1",
             // Failures count for at most 15 minutes; locks are remembered a day after they
             // end, so the next one in a row lasts longer.

@@ -123,7 +123,7 @@ impl Tx {
             "UPDATE clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
              grant_types = $4, scopes = $5, id_token_alg = $6, auth_method = $7, jwks = $8, \
              jwks_uri = $9, backchannel_logout_uri = $10, metadata = $11, updated_at = $12, \
-             public = $14, document_expires_at = $15 WHERE id = $13",
+             public = $14, document_expires_at = $15, secret_hash = $16 WHERE id = $13",
         )
         .bind(&c.name)
         .bind(&c.redirect_uris)
@@ -140,6 +140,7 @@ impl Tx {
         .bind(&c.id)
         .bind(flag(c.public != 0))
         .bind(c.document_expires_at)
+        .bind(&c.secret_hash)
         .execute(self.c())
         .await?;
         Ok(done.rows_affected() > 0)
@@ -226,8 +227,8 @@ impl Tx {
         let done = sqlx::query(
             "UPDATE clients SET allow_no_pkce = $1, introspect_any = $2, require_par = $3, \
              require_dpop = $4, resources = $5, backchannel_logout_uri = $6, \
-             backchannel_logout_session_required = $7, updated_at = $8, jwks = $10, jwks_uri = $11 \
-             WHERE id = $9",
+             backchannel_logout_session_required = $7, updated_at = $8, jwks = $10, jwks_uri = $11, \
+             auth_method = $12, secret_hash = $13 WHERE id = $9",
         )
         .bind(flag(c.allow_no_pkce != 0))
         .bind(flag(c.introspect_any != 0))
@@ -240,6 +241,8 @@ impl Tx {
         .bind(&c.id)
         .bind(&c.jwks)
         .bind(&c.jwks_uri)
+        .bind(&c.auth_method)
+        .bind(&c.secret_hash)
         .execute(self.c())
         .await?;
         Ok(done.rows_affected() > 0)
@@ -260,22 +263,6 @@ impl Tx {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.c())
             .await?)
-    }
-
-    /// Every resource indicator an administrator registered for a client.
-    pub async fn registered_resources(&mut self) -> StoreResult<Vec<String>> {
-        let lists: Vec<String> = sqlx::query_scalar(
-            "SELECT resources FROM clients WHERE self_registered = 0 AND resources <> ''",
-        )
-        .fetch_all(self.c())
-        .await?;
-        let mut all: Vec<String> = Vec::new();
-        for resource in lists.iter().flat_map(|l| l.split(' ')) {
-            if !resource.is_empty() && !all.iter().any(|r| r == resource) {
-                all.push(resource.to_string());
-            }
-        }
-        Ok(all)
     }
 
     /// How many clients exist.

@@ -30,6 +30,24 @@ pub struct GrantFacts {
     pub dpop_jkt: Option<String>,
 }
 
+/// A client to tell that a session ended (Back-Channel Logout).
+#[derive(Debug, Clone, FromRow)]
+pub struct LogoutReceiver {
+    /// The client.
+    #[sqlx(rename = "id")]
+    pub client_id: String,
+    /// Its back-channel logout URI.
+    pub backchannel_logout_uri: String,
+    /// Its ID token algorithm.
+    pub id_token_alg: String,
+    /// 1 when the client registered itself (its URI is reached over public addresses only).
+    pub self_registered: i64,
+    /// The user.
+    pub user_id: String,
+    /// The session.
+    pub session_id: String,
+}
+
 /// A grant to insert.
 #[derive(Debug, Clone)]
 pub struct NewGrant {
@@ -48,8 +66,8 @@ impl Tx {
     pub async fn insert_grant(&mut self, grant: &NewGrant) -> StoreResult<()> {
         let g = &grant.facts;
         sqlx::query(
-            "INSERT INTO grants (id, client_id, user_id, session_id, scope, auth_time, amr, acr, created_at, expires_at, resources) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO grants (id, client_id, user_id, session_id, scope, auth_time, amr, acr, created_at, expires_at, \
+             resources, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&grant.id)
         .bind(&g.client_id)
@@ -62,6 +80,7 @@ impl Tx {
         .bind(grant.now)
         .bind(grant.expires_at)
         .bind(&g.resources)
+        .bind(&g.dpop_jkt)
         .execute(self.c())
         .await?;
         Ok(())
@@ -138,14 +157,16 @@ impl Tx {
         Ok(())
     }
 
-    /// The clients with a back-channel logout URI that received tokens in a session:
-    /// client id, logout URI, ID token algorithm and the user.
+    /// The clients with a back-channel logout URI that received tokens in a session: client
+    /// id, logout URI, ID token algorithm, whether the client registered itself, and the
+    /// user.
     pub async fn logout_receivers_of_session(
         &mut self,
         session_id: &str,
-    ) -> StoreResult<Vec<(String, String, String, String)>> {
+    ) -> StoreResult<Vec<LogoutReceiver>> {
         Ok(sqlx::query_as(
-            "SELECT DISTINCT c.id, c.backchannel_logout_uri, c.id_token_alg, g.user_id FROM grants g \
+            "SELECT DISTINCT c.id, c.backchannel_logout_uri, c.id_token_alg, c.self_registered, \
+             g.user_id, g.session_id FROM grants g \
              JOIN clients c ON c.id = g.client_id \
              WHERE g.session_id = $1 AND c.backchannel_logout_uri IS NOT NULL",
         )
@@ -154,13 +175,14 @@ impl Tx {
         .await?)
     }
 
-    /// The same for every live session of a user, with the session id.
+    /// The same for every live session of a user.
     pub async fn logout_receivers_of_user(
         &mut self,
         user_id: &str,
-    ) -> StoreResult<Vec<(String, String, String, String)>> {
+    ) -> StoreResult<Vec<LogoutReceiver>> {
         Ok(sqlx::query_as(
-            "SELECT DISTINCT c.id, c.backchannel_logout_uri, c.id_token_alg, g.session_id FROM grants g \
+            "SELECT DISTINCT c.id, c.backchannel_logout_uri, c.id_token_alg, c.self_registered, \
+             g.user_id, g.session_id FROM grants g \
              JOIN clients c ON c.id = g.client_id \
              WHERE g.user_id = $1 AND c.backchannel_logout_uri IS NOT NULL \
              AND g.session_id IN (SELECT s.id FROM sessions s WHERE s.user_id = $1)",

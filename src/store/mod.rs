@@ -34,7 +34,7 @@ pub use clients::ClientRow;
 pub use codes::{CodeRow, NewCode};
 pub use defence::LockRow;
 pub use device_codes::{DeviceApproval, DeviceCodeRow};
-pub use grants::{GrantFacts, NewGrant};
+pub use grants::{GrantFacts, LogoutReceiver, NewGrant};
 pub use interactions::InteractionRow;
 pub use keys::KeyRow;
 pub use mail::{MailRow, NewMail};

@@ -213,6 +213,55 @@ async fn wrong_user_codes_are_refused_and_then_throttled() {
 }
 
 #[tokio::test]
+async fn wrong_codes_on_the_decision_form_count_too() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    app.post_login(ALICE.0, ALICE.1, false, None).await;
+    let page = app.get("/device").await.text().await.unwrap();
+    let csrf = hidden_input(&page, "csrf_token").unwrap();
+    let decide = || {
+        app.http
+            .post(app.url("/device/decision"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("user_code", "BBBB-BBBB"),
+                ("decision", "approve"),
+            ])
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(decide().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(
+        decide().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_demands_two_factors_is_not_allowed_from_a_password_session() {
+    let app = spawn_app().await;
+    app.create_user(ALICE.0, ALICE.1, &["user"]).await;
+    let mut spec = rp::spec("TV App");
+    spec.public = true;
+    spec.roles = Vec::new();
+    spec.grant_types = vec![DEVICE_GRANT.into()];
+    spec.redirect_uris = Vec::new();
+    spec.require_mfa = true;
+    let rp = Rp::register(&app, spec).await;
+    let codes = start(&app, &rp, "openid").await;
+    app.post_login(ALICE.0, ALICE.1, false, None).await;
+    let page = app
+        .get(&format!(
+            "/device?user_code={}",
+            codes["user_code"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    assert!(page.text().await.unwrap().contains("second factor"));
+}
+
+#[tokio::test]
 async fn only_clients_registered_for_the_grant_may_start_it() {
     let app = spawn_app().await;
     let other = Rp::register(&app, rp::spec("Web App")).await;

@@ -122,6 +122,19 @@ async fn a_client_registers_itself_and_signs_a_user_in() {
 #[tokio::test]
 async fn the_policy_refuses_what_a_stranger_should_not_get() {
     let app = spawn_app().await;
+    let (ok, _, err) = app
+        .cli(
+            &[
+                "scope",
+                "add",
+                "invoices:read",
+                "--description",
+                "Read invoices",
+            ],
+            None,
+        )
+        .await;
+    assert!(ok, "an admin's own scope, closed to strangers: {err}");
     let token = initial_token(&app, &[]).await;
     let with = |key: &str, value: Value| {
         let mut metadata = web_app();
@@ -139,6 +152,14 @@ async fn the_policy_refuses_what_a_stranger_should_not_get() {
         ),
         (
             with("scope", json!("openid no-such-scope")),
+            "invalid_client_metadata",
+        ),
+        (
+            with("scope", json!("openid invoices:read")),
+            "invalid_client_metadata",
+        ),
+        (
+            with("client_name", json!("nul\u{0}byte")),
             "invalid_client_metadata",
         ),
         (
@@ -239,6 +260,7 @@ async fn a_client_reads_replaces_and_deletes_its_own_registration() {
     let read = JsonReply::read(app.http.get(&uri).bearer_auth(&rat).send().await.unwrap()).await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.body["client_name"], "Self-made App");
+    assert_eq!(read.body["registration_access_token"], rat.as_str());
     let wrong = JsonReply::read(app.http.get(&uri).bearer_auth("nope").send().await.unwrap()).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let other = app.url("/connect/register/someone-else");

@@ -92,8 +92,10 @@ pub async fn register(
     }
 }
 
-fn configuration(state: &AppState, client: &Client) -> Response {
+/// RFC 7592 §3: the client's configuration, with the registration access token that reads it.
+fn configuration(state: &AppState, client: &Client, token: &str) -> Response {
     let mut body = client_metadata::describe(client);
+    body.insert("registration_access_token".into(), json!(token));
     body.insert(
         "registration_client_uri".into(),
         json!(configuration_uri(state, client)),
@@ -111,7 +113,7 @@ pub async fn read(
         return respond::bearer_error(None);
     };
     match state.services.own_registration(&client_id, token).await {
-        Ok(client) => configuration(&state, &client),
+        Ok(client) => configuration(&state, &client, token),
         Err(e) => failure(e),
     }
 }
@@ -136,7 +138,7 @@ pub async fn update(
     }
     .await;
     match outcome {
-        Ok(client) => configuration(&state, &client),
+        Ok(client) => configuration(&state, &client, token),
         Err(e) => failure(e),
     }
 }

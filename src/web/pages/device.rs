@@ -65,14 +65,26 @@ async fn prompt(
                 }),
             )
         }
-        Err(WrongCode::Unknown) => entry(
+        Err(wrong) => wrong_code(state, jar, typed, wrong),
+    }
+}
+
+/// The entry page saying why a typed code led nowhere.
+fn wrong_code(
+    state: &AppState,
+    jar: CookieJar,
+    typed: &str,
+    wrong: WrongCode,
+) -> Result<Response, AppError> {
+    match wrong {
+        WrongCode::Unknown => entry(
             state,
             jar,
             StatusCode::BAD_REQUEST,
             typed,
             Some("That code is not valid, or it has expired. Check the code your device shows."),
         ),
-        Err(WrongCode::TooMany) => {
+        WrongCode::TooMany => {
             let page = entry(
                 state,
                 jar,
@@ -82,6 +94,15 @@ async fn prompt(
             )?;
             Ok(super::login::with_retry_after(page, 60))
         }
+        WrongCode::NeedsSecondFactor => entry(
+            state,
+            jar,
+            StatusCode::FORBIDDEN,
+            typed,
+            Some(
+                "This app needs a sign-in with your second factor. Sign out, sign in again with your authenticator code, then enter the code once more.",
+            ),
+        ),
     }
 }
 
@@ -131,10 +152,14 @@ pub async fn decide(
 ) -> Result<Response, AppError> {
     let typed = params.get("user_code").unwrap_or_default();
     let approve = params.get("decision") == Some("approve");
-    let answered = state
+    let answered = match state
         .services
         .answer_device(&caller, &current, typed, approve)
-        .await?;
+        .await?
+    {
+        Ok(answered) => answered,
+        Err(wrong) => return wrong_code(&state, jar, typed, wrong),
+    };
     let (status, title, message, success) = match (answered, approve) {
         (true, true) => (
             StatusCode::OK,
