@@ -21,6 +21,8 @@ struct Notifier {
 }
 
 impl crate::delivery::Sender for Notifier {
+    const IN_FLIGHT: usize = 8;
+
     async fn send(&self, row: &MailRow) -> Result<(), String> {
         let (token, public_only) = self.services.logout_token(&row.context)?;
         self.outbound

@@ -1,7 +1,7 @@
 //! The worker loop shared by the outbox's senders (mail, back-channel logout): every poll
 //! interval it claims the due messages of its channel and hands each to its sender, up to
-//! [`IN_FLIGHT`] at once so that one slow receiver delays no other, and records the outcome;
-//! a receiver that is down delays messages but loses none.
+//! the sender's [`Sender::IN_FLIGHT`] at once, and records the outcome; a receiver that is
+//! down delays messages but loses none.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,11 +14,12 @@ use crate::services::Services;
 use crate::services::outbox::Channel;
 use crate::store::MailRow;
 
-/// Deliveries of one channel under way at once, per node.
-const IN_FLIGHT: usize = 8;
-
 /// Sends one claimed message; `Err` carries why it did not go out (it is retried).
 pub trait Sender: Send + Sync + 'static {
+    /// Deliveries under way at once per node: one keeps the queue's order (mail to one
+    /// server); several keep one slow receiver from delaying the others (logout tokens).
+    const IN_FLIGHT: usize;
+
     /// Delivers `row`.
     fn send(&self, row: &MailRow) -> impl Future<Output = Result<(), String>> + Send;
 }
@@ -54,7 +55,7 @@ async fn start_due<S: Sender>(
     running: &mut JoinSet<()>,
 ) {
     let queue = channel.as_str();
-    while running.len() < IN_FLIGHT {
+    while running.len() < S::IN_FLIGHT {
         let row = match services.claim_message(channel).await {
             Ok(Some(row)) => row,
             Ok(None) => return,

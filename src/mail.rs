@@ -159,6 +159,9 @@ impl Mailer {
 }
 
 impl crate::delivery::Sender for Mailer {
+    // In the order queued: a newer link mailed after an older one arrives after it.
+    const IN_FLIGHT: usize = 1;
+
     async fn send(&self, row: &MailRow) -> Result<(), String> {
         Mailer::send(self, row).await
     }
