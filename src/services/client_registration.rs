@@ -264,8 +264,8 @@ impl Services {
         apply(&mut client, metadata);
         tx.replace_client_metadata(&convert::client_row(&client), now)
             .await?;
-        self.record(
-            &mut tx,
+        self.commit_client_change(
+            tx,
             caller,
             Event::success(EventType::ClientUpdated)
                 .client(client_id)
@@ -273,8 +273,6 @@ impl Services {
             now,
         )
         .await?;
-        tx.commit().await?;
-        self.clients_changed();
         Ok(client)
     }
 
@@ -289,8 +287,8 @@ impl Services {
         let now = self.now();
         let mut tx = self.db.write().await?;
         tx.delete_client(client_id).await?;
-        self.record(
-            &mut tx,
+        self.commit_client_change(
+            tx,
             caller,
             Event::success(EventType::ClientDeleted)
                 .client(client_id)
@@ -298,8 +296,6 @@ impl Services {
             now,
         )
         .await?;
-        tx.commit().await?;
-        self.clients_changed();
         Ok(())
     }
 
@@ -316,8 +312,8 @@ impl Services {
         if !tx.set_client_enabled(id, enabled, now).await? {
             return Err(ServiceError::NotFound(format!("client '{id}'")));
         }
-        self.record(
-            &mut tx,
+        self.commit_client_change(
+            tx,
             caller,
             Event::success(EventType::ClientUpdated)
                 .client(id)
@@ -325,8 +321,6 @@ impl Services {
             now,
         )
         .await?;
-        tx.commit().await?;
-        self.clients_changed();
         Ok(())
     }
 }

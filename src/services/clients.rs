@@ -389,6 +389,21 @@ impl Services {
         Ok(client)
     }
 
+    /// Ends the transaction of a client change: its audit event, the commit, and this
+    /// node's cache of clients forgotten (other nodes see it within seconds).
+    pub(crate) async fn commit_client_change(
+        &self,
+        mut tx: Tx,
+        caller: &Caller,
+        event: Event,
+        now: i64,
+    ) -> ServiceResult<()> {
+        self.record(&mut tx, caller, event, now).await?;
+        tx.commit().await?;
+        self.clients_changed();
+        Ok(())
+    }
+
     /// Forgets the clients this node read, after it changed one.
     pub(crate) fn clients_changed(&self) {
         self.clients.clear();
@@ -437,15 +452,13 @@ impl Services {
                         "confidential client '{id}'"
                     )));
                 }
-                self.record(
-                    &mut tx,
+                self.commit_client_change(
+                    tx,
                     caller,
                     Event::success(EventType::ClientSecretRotated).client(id),
                     now,
                 )
                 .await?;
-                tx.commit().await?;
-                self.clients_changed();
                 Ok(secret)
             },
         )
@@ -473,8 +486,8 @@ impl Services {
                 options.apply(&mut client)?;
                 tx.update_client_settings(&convert::client_row(&client), now)
                     .await?;
-                self.record(
-                    &mut tx,
+                self.commit_client_change(
+                    tx,
                     caller,
                     Event::success(EventType::ClientUpdated)
                         .client(id)
@@ -482,8 +495,6 @@ impl Services {
                     now,
                 )
                 .await?;
-                tx.commit().await?;
-                self.clients_changed();
                 Ok(client)
             },
         )
@@ -501,15 +512,13 @@ impl Services {
                 if !tx.delete_client(id).await? {
                     return Err(ServiceError::NotFound(format!("client '{id}'")));
                 }
-                self.record(
-                    &mut tx,
+                self.commit_client_change(
+                    tx,
                     caller,
                     Event::success(EventType::ClientDeleted).client(id),
                     now,
                 )
                 .await?;
-                tx.commit().await?;
-                self.clients_changed();
                 Ok(())
             },
         )
