@@ -119,6 +119,14 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/mail/password_changed.txt"),
     ),
     (
+        "mail/account_created.html",
+        include_str!("../templates/mail/account_created.html"),
+    ),
+    (
+        "mail/account_created.txt",
+        include_str!("../templates/mail/account_created.txt"),
+    ),
+    (
         "mail/reset_password.html",
         include_str!("../templates/mail/reset_password.html"),
     ),

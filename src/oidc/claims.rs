@@ -122,6 +122,8 @@ pub struct AccessTokenFacts<'a> {
     pub audience: &'a [String],
     /// Thumbprint of the DPoP key it is bound to (RFC 9449 §6.1 `cnf.jkt`).
     pub jkt: Option<&'a str>,
+    /// The authentication class the sign-in reached (user tokens; RFC 9068 §2.2.1).
+    pub acr: Option<&'a str>,
 }
 
 /// The access token claims. `aud` is the resources asked for (RFC 8707), else the client the
@@ -155,6 +157,9 @@ pub fn access_token(facts: &AccessTokenFacts<'_>) -> Value {
     }
     if let Some(jkt) = facts.jkt {
         claims.insert("cnf".into(), json!({ "jkt": jkt }));
+    }
+    if let Some(acr) = facts.acr.filter(|a| !a.is_empty()) {
+        claims.insert("acr".into(), json!(acr));
     }
     Value::Object(claims)
 }

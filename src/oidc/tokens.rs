@@ -132,6 +132,7 @@ impl Provider {
             roles,
             audience: grant.binding.audience,
             jkt: grant.binding.jkt,
+            acr: Some(grant.acr),
         });
         let access_token =
             self.keys
@@ -193,6 +194,7 @@ impl Provider {
             roles: Some(&client.roles),
             audience: binding.audience,
             jkt: binding.jkt,
+            acr: None,
         });
         Ok(TokenResponse {
             access_token: self

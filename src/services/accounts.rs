@@ -171,6 +171,28 @@ impl Services {
         .await
     }
 
+    /// Creates an account whose owner chooses the password: it gets an unguessable one no
+    /// one knows, and its owner a mail with a link to set theirs.
+    pub async fn create_user_with_invitation(
+        &self,
+        caller: &Caller,
+        mut account: NewAccount,
+    ) -> ServiceResult<User> {
+        account.password = crate::auth::secret::generate();
+        let user = self.create_user(caller, account).await?;
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        self.mail_password_link(
+            &mut tx,
+            (&user.id, &user.username, &user.email),
+            "account_created",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
     /// A user by username, e-mail or id.
     pub async fn user(&self, login: &str) -> ServiceResult<User> {
         let mut tx = self.db.read().await?;

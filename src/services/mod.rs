@@ -8,6 +8,7 @@
 //! Must not touch: HTTP types (axum), templates, or SQL (the store owns it).
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod authorization;
 pub mod backchannel;

@@ -156,7 +156,19 @@ impl Services {
     pub(crate) async fn mail_reset_link(
         &self,
         tx: &mut crate::store::Tx,
+        owner: (&str, &str, &str),
+        now: i64,
+    ) -> ServiceResult<()> {
+        self.mail_password_link(tx, owner, "reset_password", now)
+            .await
+    }
+
+    /// Mails the owner of an account a link to choose a password, in mail `template`.
+    pub(crate) async fn mail_password_link(
+        &self,
+        tx: &mut crate::store::Tx,
         (user_id, username, email): (&str, &str, &str),
+        template: &str,
         now: i64,
     ) -> ServiceResult<()> {
         self.mail_link(
@@ -166,7 +178,7 @@ impl Services {
                 user_id: Some(user_id),
                 username,
                 email,
-                template: "reset_password",
+                template,
                 data: json!({}),
                 context: json!({}),
             },

@@ -575,7 +575,7 @@ impl Services {
     /// client rather than another resource (RFC 8707), and presented as its binding demands
     /// (RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a proof of its key, which
     /// carries the token's hash). Whether its grant is live is the caller's read.
-    async fn resource_token(
+    pub(crate) async fn resource_token(
         &self,
         presented: &Presented<'_>,
     ) -> Result<Arc<AccessTokenClaims>, OAuthError> {

@@ -1,6 +1,7 @@
 //! HTTP adapters: axum handlers that extract a request, call one use case of `services`, and
 //! render the answer. No protocol rules, no decisions and no storage here.
 
+pub mod admin_api;
 pub mod csrf;
 pub mod extract;
 pub mod form;
@@ -177,9 +178,23 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/static/tessera.css", get(ops::stylesheet))
         .route("/static/form_post.js", get(ops::form_post_script));
+    let (admin_api, openapi) = admin_api::router();
+    let admin_api = Router::new().nest(admin_api::BASE, admin_api).route(
+        "/admin/api/v1/openapi.json",
+        get(move || {
+            let document = openapi.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    axum::body::Bytes::from_owner(document),
+                )
+            }
+        }),
+    );
     let routes = protocol
         .merge(pages)
         .merge(ops)
+        .merge(admin_api)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .merge(cross_origin);
     // Per-request labels cost an allocation or two: paid only when metrics are served.

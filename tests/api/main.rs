@@ -8,6 +8,7 @@ mod shared_keys;
 mod smtp;
 
 mod accounts;
+mod admin_api;
 mod audit;
 mod authorize_errors;
 mod backchannel;

@@ -7,6 +7,28 @@ use axum::response::Response;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::state::AppState;
 
+/// An access token and the scheme it came with (`true` for DPoP).
+pub type Token = (String, bool);
+
+/// The token of an `Authorization: Bearer|DPoP` header; `Err` when the header is malformed.
+pub fn authorization(headers: &HeaderMap) -> Result<Option<Token>, OAuthError> {
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || {
+        OAuthError::invalid_request(
+            "the Authorization header must be 'Bearer <token>' or 'DPoP <token>'",
+        )
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    let dpop_scheme = scheme.eq_ignore_ascii_case("dpop");
+    if !(dpop_scheme || scheme.eq_ignore_ascii_case("bearer")) || token.trim().is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some((token.trim().to_string(), dpop_scheme)))
+}
+
 /// The request's `DPoP` header: at most one (RFC 9449 §4.3 step 1).
 pub fn proof_header(headers: &HeaderMap) -> Result<Option<&str>, OAuthError> {
     let mut values = headers.get_all("dpop").iter();

@@ -4,38 +4,17 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 
-use super::{dpop, respond};
+use super::dpop::{self, Token, authorization};
+use super::respond;
 use crate::oidc::OAuthError;
 use crate::oidc::discovery::paths;
 use crate::services::dpop::DpopRequest;
 use crate::services::tokens::Presented;
 use crate::state::AppState;
 use crate::web::form;
-
-/// A token and the scheme it came with (`true` for DPoP).
-type Token = (String, bool);
-
-/// The token of an `Authorization: Bearer|DPoP` header; `Err` when the header is malformed.
-fn authorization(headers: &HeaderMap) -> Result<Option<Token>, OAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let malformed = || {
-        OAuthError::invalid_request(
-            "the Authorization header must be 'Bearer <token>' or 'DPoP <token>'",
-        )
-    };
-    let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
-    let dpop_scheme = scheme.eq_ignore_ascii_case("dpop");
-    if !(dpop_scheme || scheme.eq_ignore_ascii_case("bearer")) || token.trim().is_empty() {
-        return Err(malformed());
-    }
-    Ok(Some((token.trim().to_string(), dpop_scheme)))
-}
 
 async fn answer(
     state: &AppState,

@@ -1,0 +1,478 @@
+//! The admin REST API (`/admin/api/v1`): JSON resources over the same use cases as the CLI,
+//! for scripts and infrastructure tools. Every call needs an access token of this Tessera
+//! with the `tessera:admin` scope whose subject is an admin (see `services::admin`); errors
+//! are RFC 9457 problem documents naming the field at fault. The OpenAPI 3.1 document is
+//! generated from these handlers and served at `/admin/api/v1/openapi.json`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::User;
+use crate::error::Problem;
+use crate::oidc::{ErrorCode, OAuthError};
+use crate::services::accounts::NewAccount;
+use crate::services::dpop::DpopRequest;
+use crate::services::tokens::Presented;
+use crate::services::{Caller, ServiceError};
+use crate::state::AppState;
+use crate::web::oidc::dpop;
+
+/// Where the API lives.
+pub const BASE: &str = "/admin/api/v1";
+
+/// Users listed per page at most.
+const MAX_PAGE: usize = 200;
+
+/// A problem document with the challenge a refused token gets (RFC 6750 §3, RFC 9449 §7.1).
+fn refused(error: OAuthError, dpop_scheme: bool) -> Response {
+    let status = match error.code {
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let scheme = if dpop_scheme || dpop::is_dpop_error(&error) {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
+    let challenge = format!(
+        "{scheme} realm=\"tessera-admin\", error=\"{}\", scope=\"tessera:admin\"",
+        error.code.as_str()
+    );
+    let problem = Problem {
+        kind: format!("urn:tessera:problem:{}", error.code.as_str()),
+        title: if status == StatusCode::FORBIDDEN {
+            "Forbidden"
+        } else {
+            "Unauthorized"
+        },
+        status: status.as_u16(),
+        detail: error.description.to_string(),
+        field: None,
+    };
+    let mut response = problem.into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// The admin making the call, as the actor of what they change.
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Ok(caller) = Caller::from_request_parts(parts, state).await;
+        let token = match dpop::authorization(&parts.headers) {
+            Ok(Some(token)) => token,
+            Ok(None) => {
+                let mut response = Problem {
+                    kind: "urn:tessera:problem:unauthorized".into(),
+                    title: "Unauthorized",
+                    status: 401,
+                    detail: "an access token with the tessera:admin scope is required".into(),
+                    field: None,
+                }
+                .into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer realm=\"tessera-admin\", scope=\"tessera:admin\"",
+                    ),
+                );
+                return Err(response);
+            }
+            Err(e) => return Err(refused(e, false)),
+        };
+        let (token, dpop_scheme) = token;
+        let proof = dpop::proof_header(&parts.headers).map_err(|e| refused(e, dpop_scheme))?;
+        let presented = Presented {
+            token: &token,
+            dpop_scheme,
+            dpop: DpopRequest {
+                proof,
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
+            },
+        };
+        state
+            .services
+            .admin_caller(&presented, &caller)
+            .await
+            .map(Admin)
+            .map_err(|e| refused(e, dpop_scheme))
+    }
+}
+
+/// A JSON body whose rejections are problem documents (unknown fields included).
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Problem> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => {
+                let (slug, title, status) = match &rejection {
+                    JsonRejection::JsonDataError(_) => ("invalid", "Validation failed", 422),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        ("unsupported-media-type", "Unsupported media type", 415)
+                    }
+                    _ => ("malformed", "Malformed request", 400),
+                };
+                Err(Problem {
+                    kind: format!("urn:tessera:problem:{slug}"),
+                    title,
+                    status,
+                    detail: rejection.body_text(),
+                    field: None,
+                })
+            }
+        }
+    }
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// Stable id (the `sub` of their tokens).
+    pub id: String,
+    /// Username.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// Whether the address is confirmed.
+    pub email_verified: bool,
+    /// Display name.
+    pub name: Option<String>,
+    /// Whether the account may sign in.
+    pub enabled: bool,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            email_verified: u.email_verified,
+            name: u.name,
+            enabled: u.enabled,
+            roles: u.roles,
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPage {
+    /// The users of this page, by username.
+    pub items: Vec<UserView>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// Paging and search of the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    /// Only users whose username, e-mail or name contains this (case-insensitive).
+    pub q: Option<String>,
+    /// Where the previous page ended (its `next_cursor`).
+    pub cursor: Option<String>,
+    /// Users per page (1 to 200, default 50).
+    pub limit: Option<usize>,
+}
+
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    /// Username.
+    pub username: String,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// The password; without one, the user is mailed a link to choose theirs.
+    pub password: Option<String>,
+    /// Roles (default: `registration.default_roles`).
+    pub roles: Option<Vec<String>>,
+}
+
+/// A role.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    /// Role name.
+    pub name: String,
+    /// What the role is for.
+    #[serde(default)]
+    pub description: String,
+}
+
+fn problem(e: ServiceError) -> Problem {
+    Problem::from(e)
+}
+
+/// List users, with search and cursor paging.
+#[utoipa::path(get, path = "/users", params(UserQuery),
+    responses((status = 200, body = UserPage), (status = 401), (status = 403)),
+    security(("bearer" = [])), tag = "users")]
+async fn list_users(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(query): Query<UserQuery>,
+) -> Result<Json<UserPage>, Problem> {
+    let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let needle = query.q.as_deref().map(str::to_lowercase);
+    let users = state.services.list_users().await.map_err(problem)?;
+    let mut matching = users.into_iter().filter(|u| {
+        needle.as_deref().is_none_or(|n| {
+            u.username.to_lowercase().contains(n)
+                || u.email.to_lowercase().contains(n)
+                || u.name
+                    .as_deref()
+                    .is_some_and(|m| m.to_lowercase().contains(n))
+        })
+    });
+    let after = query.cursor.as_deref().unwrap_or_default();
+    let page: Vec<UserView> = matching
+        .by_ref()
+        .filter(|u| u.username.as_str() > after)
+        .take(limit + 1)
+        .map(UserView::from)
+        .collect();
+    let (items, next_cursor) = if page.len() > limit {
+        let items: Vec<UserView> = page.into_iter().take(limit).collect();
+        let cursor = items.last().map(|u| u.username.clone());
+        (items, cursor)
+    } else {
+        (page, None)
+    };
+    Ok(Json(UserPage { items, next_cursor }))
+}
+
+/// Create a user (201 with `Location`); without a password the user is mailed a link.
+#[utoipa::path(post, path = "/users", request_body = NewUserBody,
+    responses((status = 201, body = UserView), (status = 409), (status = 422)),
+    security(("bearer" = [])), tag = "users")]
+async fn create_user(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Body(body): Body<NewUserBody>,
+) -> Result<Response, Problem> {
+    let roles = body
+        .roles
+        .unwrap_or_else(|| state.config.settings.registration.default_roles.clone());
+    let account = NewAccount {
+        username: body.username,
+        email: body.email,
+        name: body.name,
+        password: body.password.clone().unwrap_or_default(),
+        roles,
+    };
+    let user = match body.password {
+        Some(_) => state.services.create_user(&caller, account).await,
+        None => {
+            state
+                .services
+                .create_user_with_invitation(&caller, account)
+                .await
+        }
+    }
+    .map_err(problem)?;
+    let location = format!("{BASE}/users/{}", user.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(UserView::from(user)),
+    )
+        .into_response())
+}
+
+/// One user, by id, username or e-mail.
+#[utoipa::path(get, path = "/users/{id}", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 200, body = UserView), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn get_user(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>, Problem> {
+    let user = state.services.user(&id).await.map_err(problem)?;
+    Ok(Json(user.into()))
+}
+
+/// Delete a user; their sessions and tokens go with them.
+#[utoipa::path(delete, path = "/users/{id}", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 204), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn delete_user(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .delete_user(&caller, &id)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's roles.
+#[utoipa::path(get, path = "/users/{id}/roles", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 200, body = Vec<String>), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn get_user_roles(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<String>>, Problem> {
+    let user = state.services.user(&id).await.map_err(problem)?;
+    Ok(Json(user.roles))
+}
+
+/// Replace a user's roles.
+#[utoipa::path(put, path = "/users/{id}/roles", params(("id" = String, Path, description = "id, username or e-mail")),
+    request_body = Vec<String>,
+    responses((status = 200, body = Vec<String>), (status = 404), (status = 422)),
+    security(("bearer" = [])), tag = "users")]
+async fn put_user_roles(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+    Body(roles): Body<Vec<String>>,
+) -> Result<Json<Vec<String>>, Problem> {
+    let user = state
+        .services
+        .set_roles(&caller, &id, &roles)
+        .await
+        .map_err(problem)?;
+    Ok(Json(user.roles))
+}
+
+/// Every role.
+#[utoipa::path(get, path = "/roles",
+    responses((status = 200, body = Vec<RoleBody>)),
+    security(("bearer" = [])), tag = "roles")]
+async fn list_roles(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<Vec<RoleBody>>, Problem> {
+    let roles = state.services.list_roles().await.map_err(problem)?;
+    Ok(Json(
+        roles
+            .into_iter()
+            .map(|r| RoleBody {
+                name: r.name,
+                description: r.description,
+            })
+            .collect(),
+    ))
+}
+
+/// Create a role (201 with `Location`).
+#[utoipa::path(post, path = "/roles", request_body = RoleBody,
+    responses((status = 201, body = RoleBody), (status = 409), (status = 422)),
+    security(("bearer" = [])), tag = "roles")]
+async fn create_role(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Body(body): Body<RoleBody>,
+) -> Result<Response, Problem> {
+    let role = state
+        .services
+        .create_role(&caller, &body.name, &body.description)
+        .await
+        .map_err(problem)?;
+    let location = format!("{BASE}/roles/{}", role.name);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(RoleBody {
+            name: role.name,
+            description: role.description,
+        }),
+    )
+        .into_response())
+}
+
+/// Delete a custom role (built-in ones are kept); its holders lose it.
+#[utoipa::path(delete, path = "/roles/{name}", params(("name" = String, Path, description = "role name")),
+    responses((status = 204), (status = 404), (status = 422)),
+    security(("bearer" = [])), tag = "roles")]
+async fn delete_role(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .delete_role(&caller, &name)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The bearer security scheme of every operation.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tessera admin API",
+        version = "1",
+        description = "Users, roles and more, for scripts. Needs an access token of this Tessera with the tessera:admin scope whose subject has the admin role."
+    ),
+    servers((url = "/admin/api/v1")),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+/// The API's routes (to nest at [`BASE`]) and its OpenAPI document as JSON.
+pub fn router() -> (axum::Router<AppState>, Arc<[u8]>) {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, delete_user))
+        .routes(routes!(get_user_roles, put_user_roles))
+        .routes(routes!(list_roles, create_role))
+        .routes(routes!(delete_role))
+        .split_for_parts();
+    let document = api.to_json().unwrap_or_else(|_| "{}".into());
+    (router, Arc::from(document.into_bytes()))
+}

@@ -1,0 +1,344 @@
+//! The admin REST API: who may call it (scope, role, token kind), JSON resources for users
+//! and roles with problem documents for errors, the audit trail, and the OpenAPI document.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_PASSWORD, JsonReply, TestApp, spawn_app};
+use crate::rp::{self, Rp};
+
+const API: &str = "/admin/api/v1";
+
+/// A `client_credentials` token of a client registered with `scopes` and `roles`.
+async fn client_token(app: &TestApp, scopes: &[&str], roles: &[&str]) -> String {
+    let mut spec = rp::spec("Ops Robot");
+    spec.grant_types = vec!["client_credentials".into()];
+    spec.redirect_uris = Vec::new();
+    spec.scopes = scopes.iter().map(|s| s.to_string()).collect();
+    spec.roles = roles.iter().map(|r| r.to_string()).collect();
+    let rp = Rp::register(app, spec).await;
+    let token = rp.token(app, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(token.status, StatusCode::OK, "{:?}", token.body);
+    token.body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> JsonReply {
+    let mut request = app.http.request(method, app.url(&format!("{API}{path}")));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    JsonReply::read(request.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn an_admin_client_manages_users_and_roles() {
+    let app = spawn_app().await;
+    let token = client_token(&app, &["tessera:admin"], &["admin"]).await;
+    let get = |path: &'static str| call(&app, reqwest::Method::GET, path, Some(&token), None);
+
+    let users = get("/users").await;
+    assert_eq!(users.status, StatusCode::OK, "{:?}", users.body);
+    assert!(
+        users.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["username"] == "admin")
+    );
+
+    let created = call(
+        &app,
+        reqwest::Method::POST,
+        "/users",
+        Some(&token),
+        Some(json!({ "username": "pia", "email": "pia@example.com", "password": "lamp orbit velvet cactus 42" })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("{API}/users/{id}").as_str())
+    );
+    assert_eq!(created.body["roles"], json!(["user"]), "default roles");
+
+    let again = call(
+        &app,
+        reqwest::Method::POST,
+        "/users",
+        Some(&token),
+        Some(json!({ "username": "pia", "email": "pia2@example.com", "password": "lamp orbit velvet cactus 42" })),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(
+        again.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(again.body["field"], "username");
+    let invalid = call(
+        &app,
+        reqwest::Method::POST,
+        "/users",
+        Some(&token),
+        Some(json!({ "username": "quinn", "email": "not-an-address", "password": "lamp orbit velvet cactus 42" })),
+    )
+    .await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid.body["field"], "email");
+    let unknown = call(
+        &app,
+        reqwest::Method::POST,
+        "/users",
+        Some(&token),
+        Some(json!({ "username": "quinn", "email": "q@example.com", "admin": true })),
+    )
+    .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown fields are refused"
+    );
+
+    let invited = call(
+        &app,
+        reqwest::Method::POST,
+        "/users",
+        Some(&token),
+        Some(json!({ "username": "rosa", "email": "rosa@example.com", "roles": ["guest"] })),
+    )
+    .await;
+    assert_eq!(
+        invited.status,
+        StatusCode::CREATED,
+        "without a password: {:?}",
+        invited.body
+    );
+
+    let roles = call(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/users/{id}/roles"),
+        Some(&token),
+        Some(json!(["user", "admin"])),
+    )
+    .await;
+    assert_eq!(roles.body, json!(["admin", "user"]));
+    let one = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/users/{id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(one.body["roles"], json!(["admin", "user"]));
+
+    let role = call(
+        &app,
+        reqwest::Method::POST,
+        "/roles",
+        Some(&token),
+        Some(json!({ "name": "auditor", "description": "Reads the audit log" })),
+    )
+    .await;
+    assert_eq!(role.status, StatusCode::CREATED, "{:?}", role.body);
+    assert_eq!(
+        role.header("location"),
+        Some(format!("{API}/roles/auditor").as_str())
+    );
+    let listed = get("/roles").await;
+    assert!(
+        listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "auditor")
+    );
+    let builtin = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/roles/user",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert!(builtin.status.is_client_error(), "built-in roles stay");
+    let deleted = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/roles/auditor",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let gone = call(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/users/{id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let missing = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/users/{id}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+
+    let audit = app.audit(&["--type", "user_created"]).await;
+    assert!(
+        audit.iter().any(|e| e["actor"]["kind"] == "client"),
+        "the API's changes are audited with the client as actor: {audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn paging_and_search() {
+    let app = spawn_app().await;
+    for name in ["ann", "bob", "cyd"] {
+        app.create_user(name, "lamp orbit velvet cactus 42", &["user"])
+            .await;
+    }
+    let token = client_token(&app, &["tessera:admin"], &["admin"]).await;
+    let first = call(
+        &app,
+        reqwest::Method::GET,
+        "/users?limit=2",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_string();
+    let second = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/users?limit=2&cursor={cursor}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let names: Vec<&str> = second.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["bob", "cyd"]);
+    assert!(second.body["next_cursor"].is_null());
+    let found = call(
+        &app,
+        reqwest::Method::GET,
+        "/users?q=CY",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn only_admins_with_the_scope_get_in() {
+    let app = spawn_app().await;
+    let none = call(&app, reqwest::Method::GET, "/users", None, None).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        none.header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let garbage = call(&app, reqwest::Method::GET, "/users", Some("garbage"), None).await;
+    assert_eq!(garbage.status, StatusCode::UNAUTHORIZED);
+
+    let no_scope = client_token(&app, &["roles"], &["admin"]).await;
+    let refused = call(&app, reqwest::Method::GET, "/users", Some(&no_scope), None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        refused
+            .header("www-authenticate")
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+
+    let not_admin = client_token(&app, &["tessera:admin"], &["user"]).await;
+    let refused = call(&app, reqwest::Method::GET, "/users", Some(&not_admin), None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // Users: the admin's own token works, a plain user's does not.
+    app.create_user("uma", "lamp orbit velvet cactus 42", &["user"])
+        .await;
+    let mut spec = rp::spec("Admin Console Script");
+    spec.skip_consent = true;
+    spec.scopes = vec!["openid".into(), "tessera:admin".into()];
+    let rp = Rp::register(&app, spec).await;
+    let (tokens, _) = rp::sign_in(&app, &rp, &["tessera:admin"], ("admin", ADMIN_PASSWORD)).await;
+    let admin_token = openidconnect::OAuth2TokenResponse::access_token(&tokens)
+        .secret()
+        .clone();
+    let ok = call(
+        &app,
+        reqwest::Method::GET,
+        "/users",
+        Some(&admin_token),
+        None,
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    // A fresh sign-in in the same browser, as the plain user.
+    let pending = rp.authorize(&["tessera:admin"], &[("prompt", "login")]);
+    let landing = rp::browse(
+        &app,
+        pending.url.as_str(),
+        ("uma", "lamp orbit velvet cactus 42"),
+        rp::Consent::Approve,
+    )
+    .await;
+    let user_tokens = rp
+        .exchange(&landing.code(), pending.verifier)
+        .await
+        .unwrap();
+    let user_token = openidconnect::OAuth2TokenResponse::access_token(&user_tokens)
+        .secret()
+        .clone();
+    let refused = call(
+        &app,
+        reqwest::Method::GET,
+        "/users",
+        Some(&user_token),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_public_and_describes_the_api() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .get("/admin/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["paths"]["/users"]["post"].is_object());
+    assert!(doc["paths"]["/users/{id}/roles"]["put"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
