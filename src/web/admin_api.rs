@@ -439,6 +439,154 @@ async fn delete_role(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A scope of the catalogue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeBody {
+    /// Scope name.
+    pub name: String,
+    /// What granting it shares, shown on consent pages.
+    #[serde(default)]
+    pub description: String,
+    /// Built-in scopes cannot be deleted (ignored when creating).
+    #[serde(default)]
+    pub builtin: bool,
+}
+
+/// Every scope of the catalogue.
+#[utoipa::path(get, path = "/scopes",
+    responses((status = 200, body = Vec<ScopeBody>)),
+    security(("bearer" = [])), tag = "scopes")]
+async fn list_scopes(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<Vec<ScopeBody>>, Problem> {
+    let scopes = state.services.list_scopes().await.map_err(problem)?;
+    Ok(Json(
+        scopes
+            .into_iter()
+            .map(|s| ScopeBody {
+                name: s.name,
+                description: s.description,
+                builtin: s.builtin != 0,
+            })
+            .collect(),
+    ))
+}
+
+/// Add a custom scope (201 with `Location`).
+#[utoipa::path(post, path = "/scopes", request_body = ScopeBody,
+    responses((status = 201, body = ScopeBody), (status = 409), (status = 422)),
+    security(("bearer" = [])), tag = "scopes")]
+async fn create_scope(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Body(body): Body<ScopeBody>,
+) -> Result<Response, Problem> {
+    let scope = state
+        .services
+        .create_scope(&caller, &body.name, &body.description)
+        .await
+        .map_err(problem)?;
+    let location = format!("{BASE}/scopes/{}", scope.name);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(ScopeBody {
+            name: scope.name,
+            description: scope.description,
+            builtin: false,
+        }),
+    )
+        .into_response())
+}
+
+/// Delete a custom scope; every client registered for it loses it.
+#[utoipa::path(delete, path = "/scopes/{name}", params(("name" = String, Path, description = "scope name")),
+    responses((status = 204), (status = 404), (status = 422)),
+    security(("bearer" = [])), tag = "scopes")]
+async fn delete_scope(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(name): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .delete_scope(&caller, &name)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A signing key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    /// Key id (`kid`).
+    pub kid: String,
+    /// Algorithm.
+    pub alg: String,
+    /// `next`, `active`, `retired` or `expired`.
+    pub state: String,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// When it starts signing, Unix seconds.
+    pub activate_at: i64,
+}
+
+/// The signing keys this node has loaded.
+#[utoipa::path(get, path = "/keys",
+    responses((status = 200, body = Vec<KeyView>)),
+    security(("bearer" = [])), tag = "keys")]
+async fn list_keys(State(state): State<AppState>, _admin: Admin) -> Json<Vec<KeyView>> {
+    Json(
+        state
+            .services
+            .keys()
+            .list()
+            .into_iter()
+            .map(|k| KeyView {
+                kid: k.kid,
+                alg: k.alg.to_string(),
+                state: k.state.as_str().to_string(),
+                created_at: k.created_at,
+                activate_at: k.activate_at,
+            })
+            .collect(),
+    )
+}
+
+/// New keys of every algorithm: they sign once every node loaded them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rotation {
+    /// The new key ids.
+    pub created: Vec<String>,
+    /// Seconds until they sign (`tokens.key_refresh_secs`).
+    pub activates_in_secs: i64,
+}
+
+/// Rotate the signing keys of every algorithm.
+#[utoipa::path(post, path = "/keys",
+    responses((status = 201, body = Rotation)),
+    security(("bearer" = [])), tag = "keys")]
+async fn rotate_keys(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+) -> Result<(StatusCode, Json<Rotation>), Problem> {
+    let delay = state.config.settings.tokens.key_refresh_secs as i64;
+    let created = state
+        .services
+        .rotate_keys(&caller, &crate::domain::SigningAlg::ALL, delay)
+        .await
+        .map_err(problem)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Rotation {
+            created,
+            activates_in_secs: delay,
+        }),
+    ))
+}
+
 /// The bearer security scheme of every operation.
 struct BearerAuth;
 
@@ -472,6 +620,9 @@ pub fn router() -> (axum::Router<AppState>, Arc<[u8]>) {
         .routes(routes!(get_user_roles, put_user_roles))
         .routes(routes!(list_roles, create_role))
         .routes(routes!(delete_role))
+        .routes(routes!(list_scopes, create_scope))
+        .routes(routes!(delete_scope))
+        .routes(routes!(list_keys, rotate_keys))
         .split_for_parts();
     let document = api.to_json().unwrap_or_else(|_| "{}".into());
     (router, Arc::from(document.into_bytes()))

@@ -210,6 +210,60 @@ async fn an_admin_client_manages_users_and_roles() {
 }
 
 #[tokio::test]
+async fn scopes_and_keys() {
+    let app = spawn_app().await;
+    let token = client_token(&app, &["tessera:admin"], &["admin"]).await;
+    let scope = call(
+        &app,
+        reqwest::Method::POST,
+        "/scopes",
+        Some(&token),
+        Some(json!({ "name": "invoices:read", "description": "Read your invoices" })),
+    )
+    .await;
+    assert_eq!(scope.status, StatusCode::CREATED, "{:?}", scope.body);
+    let scopes = call(&app, reqwest::Method::GET, "/scopes", Some(&token), None).await;
+    let listed = scopes.body.as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|s| s["name"] == "invoices:read" && s["builtin"] == false)
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|s| s["name"] == "tessera:admin" && s["builtin"] == true)
+    );
+    let builtin = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/scopes/openid",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert!(builtin.status.is_client_error());
+    let gone = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/scopes/invoices:read",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+
+    let keys = call(&app, reqwest::Method::GET, "/keys", Some(&token), None).await;
+    let before = keys.body.as_array().unwrap().len();
+    assert!(before >= 3);
+    let rotated = call(&app, reqwest::Method::POST, "/keys", Some(&token), None).await;
+    assert_eq!(rotated.status, StatusCode::CREATED, "{:?}", rotated.body);
+    assert_eq!(rotated.body["created"].as_array().unwrap().len(), 3);
+    let audit = app.audit(&["--type", "key_rotated"]).await;
+    assert_eq!(audit.len(), 1);
+}
+
+#[tokio::test]
 async fn paging_and_search() {
     let app = spawn_app().await;
     for name in ["ann", "bob", "cyd"] {
