@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{Output, print_json};
 use crate::domain::Client;
-use crate::services::clients::{ClientOptions, ClientSpec};
+use crate::services::clients::{ClientOptions, ClientSpec, ClientView};
 use crate::services::{Caller, Services};
 
 /// `tessera client …`.
@@ -188,32 +188,7 @@ fn split_words(values: &[String]) -> Vec<String> {
 }
 
 fn client_json(c: &Client) -> serde_json::Value {
-    json!({
-        "client_id": c.id,
-        "name": c.name,
-        "public": c.public,
-        "redirect_uris": c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-        "post_logout_redirect_uris": c.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
-        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "scopes": c.scopes.iter().collect::<Vec<_>>(),
-        "roles": c.roles,
-        "skip_consent": c.skip_consent,
-        "require_mfa": c.require_mfa,
-        "id_token_alg": c.id_token_alg.as_str(),
-        "allow_no_pkce": c.allow_no_pkce,
-        "introspect_any": c.introspect_any,
-        "require_par": c.require_par,
-        "require_dpop": c.require_dpop,
-        "resources": c.resources,
-        "backchannel_logout_uri": c.backchannel_logout_uri.as_ref().map(|u| u.as_str()),
-        "backchannel_logout_session_required": c.backchannel_logout_session_required,
-        "token_endpoint_auth_method": c.auth_method.as_str(),
-        "jwks_uri": c.jwks_uri.as_ref().map(|u| u.as_str()),
-        "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
-        "self_registered": c.self_registered,
-        "enabled": c.enabled,
-        "created_at": c.created_at,
-    })
+    serde_json::to_value(ClientView::from(c)).unwrap_or_default()
 }
 
 fn print_client(c: &Client) {

@@ -169,6 +169,99 @@ fn options_details(client: &Client) -> serde_json::Value {
     })
 }
 
+/// A client as the CLI's `--json` and the admin API show it: the same fields in both.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ClientView {
+    /// client_id.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// A public client (no secret).
+    pub public: bool,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Grant types.
+    pub grant_types: Vec<String>,
+    /// Scopes it may ask for.
+    pub scopes: Vec<String>,
+    /// Its own roles (client_credentials tokens).
+    pub roles: Vec<String>,
+    /// Users are not asked for consent.
+    pub skip_consent: bool,
+    /// Sign-ins need two factors.
+    pub require_mfa: bool,
+    /// ID token algorithm.
+    pub id_token_alg: String,
+    /// May leave PKCE out.
+    pub allow_no_pkce: bool,
+    /// A resource server that may introspect any token.
+    pub introspect_any: bool,
+    /// Must push authorization requests.
+    pub require_par: bool,
+    /// Access tokens must be DPoP-bound.
+    pub require_dpop: bool,
+    /// Resource indicators.
+    pub resources: Vec<String>,
+    /// Back-channel logout URI.
+    pub backchannel_logout_uri: Option<String>,
+    /// Logout tokens carry `sid`.
+    pub backchannel_logout_session_required: bool,
+    /// `client_secret_basic`, `none` or `private_key_jwt`.
+    pub token_endpoint_auth_method: String,
+    /// Where its keys are published.
+    pub jwks_uri: Option<String>,
+    /// Its keys, when registered inline.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// It registered itself or came from a metadata document.
+    pub self_registered: bool,
+    /// Switched on.
+    pub enabled: bool,
+    /// Registration time, Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        let uris = |list: &[RedirectUri]| list.iter().map(|u| u.as_str().to_string()).collect();
+        ClientView {
+            client_id: c.id.clone(),
+            name: c.name.clone(),
+            public: c.public,
+            redirect_uris: uris(&c.redirect_uris),
+            post_logout_redirect_uris: uris(&c.post_logout_redirect_uris),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_string())
+                .collect(),
+            scopes: c.scopes.iter().map(str::to_string).collect(),
+            roles: c.roles.clone(),
+            skip_consent: c.skip_consent,
+            require_mfa: c.require_mfa,
+            id_token_alg: c.id_token_alg.as_str().to_string(),
+            allow_no_pkce: c.allow_no_pkce,
+            introspect_any: c.introspect_any,
+            require_par: c.require_par,
+            require_dpop: c.require_dpop,
+            resources: c.resources.clone(),
+            backchannel_logout_uri: c
+                .backchannel_logout_uri
+                .as_ref()
+                .map(|u| u.as_str().to_string()),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
+            token_endpoint_auth_method: c.auth_method.as_str().to_string(),
+            jwks_uri: c.jwks_uri.as_ref().map(|u| u.as_str().to_string()),
+            jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+            self_registered: c.self_registered,
+            enabled: c.enabled,
+            created_at: c.created_at,
+        }
+    }
+}
+
 /// A registered client and its secret (shown once).
 #[derive(Debug, Clone)]
 pub struct Registered {

@@ -22,6 +22,7 @@ use crate::domain::User;
 use crate::error::Problem;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::services::accounts::NewAccount;
+use crate::services::clients::{ClientOptions, ClientSpec, ClientView};
 use crate::services::dpop::DpopRequest;
 use crate::services::tokens::Presented;
 use crate::services::{Caller, ServiceError};
@@ -587,6 +588,238 @@ async fn rotate_keys(
     ))
 }
 
+/// A new client: the fields of `tessera client add`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct NewClientBody {
+    /// Fixed client_id (default: random).
+    pub client_id: Option<String>,
+    /// Name shown on consent pages.
+    pub name: String,
+    /// Exact redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret, PKCE required).
+    pub public: bool,
+    /// Grant types (default: authorization_code, refresh_token).
+    pub grant_types: Vec<String>,
+    /// Scopes (default: openid profile email roles offline_access).
+    pub scopes: Vec<String>,
+    /// The client's own roles.
+    pub roles: Vec<String>,
+    /// Users are not asked for consent.
+    pub skip_consent: bool,
+    /// Sign-ins need two factors.
+    pub require_mfa: bool,
+    /// RS256, ES256 or EdDSA.
+    pub id_token_alg: Option<String>,
+    /// May leave PKCE out (confidential clients).
+    pub allow_no_pkce: Option<bool>,
+    /// A resource server that may introspect any token.
+    pub introspect_any: Option<bool>,
+    /// Must push authorization requests.
+    pub require_par: Option<bool>,
+    /// Access tokens must be DPoP-bound.
+    pub require_dpop: Option<bool>,
+    /// Resource indicators (replaces all).
+    pub resources: Option<Vec<String>>,
+    /// Back-channel logout URI ("" removes it).
+    pub backchannel_logout_uri: Option<String>,
+    /// Logout tokens carry `sid`.
+    pub backchannel_logout_session_required: Option<bool>,
+    /// A JWKS of the client's public keys: it authenticates with private_key_jwt.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where its public keys are published: it authenticates with private_key_jwt.
+    pub jwks_uri: Option<String>,
+}
+
+/// The settings of a request body that can change after registration.
+macro_rules! client_options {
+    ($body:expr) => {
+        ClientOptions {
+            allow_no_pkce: $body.allow_no_pkce,
+            introspect_any: $body.introspect_any,
+            require_par: $body.require_par,
+            require_dpop: $body.require_dpop,
+            resources: $body.resources,
+            backchannel_logout_uri: $body.backchannel_logout_uri,
+            backchannel_logout_session_required: $body.backchannel_logout_session_required,
+            jwks: $body.jwks.map(|j| j.to_string()),
+            jwks_uri: $body.jwks_uri,
+        }
+    };
+}
+
+/// A client just registered, with its secret (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedClient {
+    /// The client.
+    pub client: ClientView,
+    /// Its secret, for a confidential client with no keys.
+    pub client_secret: Option<String>,
+}
+
+/// A client's new secret (shown once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewSecret {
+    /// The new secret; the old one no longer works.
+    pub client_secret: String,
+}
+
+/// Changes to a client.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientPatch {
+    /// Switch the client off or on.
+    pub enabled: Option<bool>,
+    /// May leave PKCE out (confidential clients).
+    pub allow_no_pkce: Option<bool>,
+    /// A resource server that may introspect any token.
+    pub introspect_any: Option<bool>,
+    /// Must push authorization requests.
+    pub require_par: Option<bool>,
+    /// Access tokens must be DPoP-bound.
+    pub require_dpop: Option<bool>,
+    /// Resource indicators (replaces all).
+    pub resources: Option<Vec<String>>,
+    /// Back-channel logout URI ("" removes it).
+    pub backchannel_logout_uri: Option<String>,
+    /// Logout tokens carry `sid`.
+    pub backchannel_logout_session_required: Option<bool>,
+    /// A JWKS of the client's public keys: it authenticates with private_key_jwt.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where its public keys are published: it authenticates with private_key_jwt.
+    pub jwks_uri: Option<String>,
+}
+
+/// Every client.
+#[utoipa::path(get, path = "/clients",
+    responses((status = 200, body = Vec<ClientView>)),
+    security(("bearer" = [])), tag = "clients")]
+async fn list_clients(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<Vec<ClientView>>, Problem> {
+    let clients = state.services.list_clients().await.map_err(problem)?;
+    Ok(Json(clients.iter().map(ClientView::from).collect()))
+}
+
+/// Register a client (201 with `Location`); its secret is shown this once.
+#[utoipa::path(post, path = "/clients", request_body = NewClientBody,
+    responses((status = 201, body = CreatedClient), (status = 409), (status = 422)),
+    security(("bearer" = [])), tag = "clients")]
+async fn create_client(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Body(body): Body<NewClientBody>,
+) -> Result<Response, Problem> {
+    let spec = ClientSpec {
+        client_id: body.client_id,
+        name: body.name,
+        redirect_uris: body.redirect_uris,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        public: body.public,
+        grant_types: body.grant_types,
+        scopes: body.scopes,
+        roles: body.roles,
+        skip_consent: body.skip_consent,
+        require_mfa: body.require_mfa,
+        id_token_alg: body.id_token_alg,
+        options: client_options!(body),
+    };
+    let registered = state
+        .services
+        .register_client(&caller, spec)
+        .await
+        .map_err(problem)?;
+    let location = format!("{BASE}/clients/{}", registered.client.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(CreatedClient {
+            client: ClientView::from(&registered.client),
+            client_secret: registered.secret,
+        }),
+    )
+        .into_response())
+}
+
+/// One client.
+#[utoipa::path(get, path = "/clients/{id}", params(("id" = String, Path, description = "client_id")),
+    responses((status = 200, body = ClientView), (status = 404)),
+    security(("bearer" = [])), tag = "clients")]
+async fn get_client(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<ClientView>, Problem> {
+    let client = state.services.client(&id).await.map_err(problem)?;
+    Ok(Json(ClientView::from(&client)))
+}
+
+/// Change a client's settings or switch it off and on.
+#[utoipa::path(patch, path = "/clients/{id}", params(("id" = String, Path, description = "client_id")),
+    request_body = ClientPatch,
+    responses((status = 200, body = ClientView), (status = 404), (status = 422)),
+    security(("bearer" = [])), tag = "clients")]
+async fn patch_client(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+    Body(patch): Body<ClientPatch>,
+) -> Result<Json<ClientView>, Problem> {
+    if let Some(enabled) = patch.enabled {
+        state
+            .services
+            .set_client_enabled(&caller, &id, enabled)
+            .await
+            .map_err(problem)?;
+    }
+    let client = state
+        .services
+        .update_client(&caller, &id, client_options!(patch))
+        .await
+        .map_err(problem)?;
+    Ok(Json(ClientView::from(&client)))
+}
+
+/// Delete a client with its grants, tokens and consents.
+#[utoipa::path(delete, path = "/clients/{id}", params(("id" = String, Path, description = "client_id")),
+    responses((status = 204), (status = 404)),
+    security(("bearer" = [])), tag = "clients")]
+async fn delete_client(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .delete_client(&caller, &id)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replace a confidential client's secret; the new one is shown this once.
+#[utoipa::path(post, path = "/clients/{id}/secret", params(("id" = String, Path, description = "client_id")),
+    responses((status = 200, body = NewSecret), (status = 404)),
+    security(("bearer" = [])), tag = "clients")]
+async fn rotate_secret(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<NewSecret>, Problem> {
+    let client_secret = state
+        .services
+        .rotate_client_secret(&caller, &id)
+        .await
+        .map_err(problem)?;
+    Ok(Json(NewSecret { client_secret }))
+}
+
 /// The bearer security scheme of every operation.
 struct BearerAuth;
 
@@ -623,6 +856,9 @@ pub fn router() -> (axum::Router<AppState>, Arc<[u8]>) {
         .routes(routes!(list_scopes, create_scope))
         .routes(routes!(delete_scope))
         .routes(routes!(list_keys, rotate_keys))
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client, patch_client, delete_client))
+        .routes(routes!(rotate_secret))
         .split_for_parts();
     let document = api.to_json().unwrap_or_else(|_| "{}".into());
     (router, Arc::from(document.into_bytes()))

@@ -264,6 +264,106 @@ async fn scopes_and_keys() {
 }
 
 #[tokio::test]
+async fn clients_have_the_fields_of_the_cli() {
+    let app = spawn_app().await;
+    let token = client_token(&app, &["tessera:admin"], &["admin"]).await;
+    let created = call(
+        &app,
+        reqwest::Method::POST,
+        "/clients",
+        Some(&token),
+        Some(json!({
+            "client_id": "billing",
+            "name": "Billing",
+            "redirect_uris": ["https://billing.example/cb"],
+            "scopes": ["openid", "profile"],
+            "require_par": true,
+            "resources": ["https://api.billing.example/"],
+        })),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(
+        created.header("location"),
+        Some(format!("{API}/clients/billing").as_str())
+    );
+    let secret = created.body["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(created.body["client"]["require_par"], true);
+    let (ok, out, _) = app
+        .cli(&["client", "show", "billing", "--json"], None)
+        .await;
+    assert!(ok);
+    let from_cli: Value = serde_json::from_str(&out).unwrap();
+    let from_api = call(
+        &app,
+        reqwest::Method::GET,
+        "/clients/billing",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        from_api.body, from_cli,
+        "the CLI and the API show the same fields"
+    );
+
+    let wildcard = call(
+        &app,
+        reqwest::Method::POST,
+        "/clients",
+        Some(&token),
+        Some(json!({ "name": "Bad", "redirect_uris": ["https://*.example/cb"] })),
+    )
+    .await;
+    assert_eq!(wildcard.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wildcard.body["field"], "redirect_uris");
+
+    let patched = call(
+        &app,
+        reqwest::Method::PATCH,
+        "/clients/billing",
+        Some(&token),
+        Some(json!({ "enabled": false, "introspect_any": true })),
+    )
+    .await;
+    assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
+    assert_eq!(patched.body["enabled"], false);
+    assert_eq!(patched.body["introspect_any"], true);
+    app.post_form("/introspect", Some(("billing", &secret)), &[("token", "x")])
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
+
+    let rotated = call(
+        &app,
+        reqwest::Method::POST,
+        "/clients/billing/secret",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    assert_ne!(rotated.body["client_secret"], secret.as_str());
+    let deleted = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/clients/billing",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let listed = call(&app, reqwest::Method::GET, "/clients", Some(&token), None).await;
+    assert!(
+        !listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["client_id"] == "billing")
+    );
+}
+
+#[tokio::test]
 async fn paging_and_search() {
     let app = spawn_app().await;
     for name in ["ann", "bob", "cyd"] {
