@@ -11,7 +11,7 @@ use crate::auth::password::Verified;
 use crate::domain::{Email, Session, device};
 
 /// A session as the sessions page lists it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     /// Session id.
     pub id: String,
@@ -28,7 +28,7 @@ pub struct SessionInfo {
 }
 
 /// An application the user allowed.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct GrantedApp {
     /// Its client id.
     pub client_id: String,
@@ -225,14 +225,23 @@ impl Services {
 
     /// The user's live sessions, this one marked.
     pub async fn my_sessions(&self, session: &Session) -> ServiceResult<Vec<SessionInfo>> {
+        self.sessions_of(&session.user_id, Some(&session.id)).await
+    }
+
+    /// A user's live sessions; `current` is marked.
+    pub async fn sessions_of(
+        &self,
+        user_id: &str,
+        current: Option<&str>,
+    ) -> ServiceResult<Vec<SessionInfo>> {
         let mut tx = self.db.read().await?;
         Ok(tx
-            .list_user_sessions(&session.user_id, self.now())
+            .list_user_sessions(user_id, self.now())
             .await?
             .into_iter()
             .map(|s| SessionInfo {
                 device: device::describe(s.user_agent.as_deref()),
-                current: s.id == session.id,
+                current: current == Some(s.id.as_str()),
                 ip: s.ip,
                 signed_in_at: s.auth_time,
                 last_used_at: s.last_seen_at,
@@ -248,14 +257,28 @@ impl Services {
         session: &Session,
         which: Option<&str>,
     ) -> ServiceResult<u64> {
-        let user = self.user(&session.user_id).await?;
+        let caller = caller.as_actor(Actor::User(session.user_id.clone()));
+        self.end_sessions(&caller, &session.user_id, which, Some(&session.id))
+            .await
+    }
+
+    /// Ends one session of a user (`Some(id)`), or all of them but `keep` (`None`); each
+    /// ending revokes its grants and tells the clients that listen.
+    pub async fn end_sessions(
+        &self,
+        caller: &Caller,
+        user_id: &str,
+        which: Option<&str>,
+        keep: Option<&str>,
+    ) -> ServiceResult<u64> {
+        let user = self.user(user_id).await?;
         let now = self.now();
         let mut tx = self.db.write().await?;
         let mut ended = 0;
-        for other in tx.list_user_sessions(&session.user_id, now).await? {
+        for other in tx.list_user_sessions(&user.id, now).await? {
             let chosen = match which {
                 Some(id) => other.id == id,
-                None => other.id != session.id,
+                None => keep != Some(other.id.as_str()),
             };
             if chosen {
                 self.end_session(&mut tx, &other.id, now).await?;
@@ -265,12 +288,17 @@ impl Services {
         if which.is_some() && ended == 0 {
             return Err(ServiceError::NotFound("session".into()));
         }
+        let scope = match (which, keep) {
+            (Some(id), _) => id,
+            (None, Some(_)) => "others",
+            (None, None) => "all",
+        };
         self.record(
             &mut tx,
-            &caller.as_actor(Actor::User(session.user_id.clone())),
+            caller,
             Event::success(EventType::SessionEnded)
                 .user(&user.id, &user.username)
-                .details(json!({ "ended": ended, "which": which.unwrap_or("others") })),
+                .details(json!({ "ended": ended, "which": scope })),
             now,
         )
         .await?;
@@ -280,9 +308,14 @@ impl Services {
 
     /// The applications the user allowed.
     pub async fn my_apps(&self, session: &Session) -> ServiceResult<Vec<GrantedApp>> {
+        self.apps_of(&session.user_id).await
+    }
+
+    /// The applications a user allowed.
+    pub async fn apps_of(&self, user_id: &str) -> ServiceResult<Vec<GrantedApp>> {
         let mut tx = self.db.read().await?;
         Ok(tx
-            .list_user_consents(&session.user_id)
+            .list_user_consents(user_id)
             .await?
             .into_iter()
             .map(|(client_id, name, scope, granted_at)| GrantedApp {
@@ -306,19 +339,30 @@ impl Services {
         session: &Session,
         client_id: &str,
     ) -> ServiceResult<()> {
-        let user = self.user(&session.user_id).await?;
+        let caller = caller.as_actor(Actor::User(session.user_id.clone()));
+        self.revoke_app(&caller, &session.user_id, client_id).await
+    }
+
+    /// Takes an application's access to a user back (consent and grants).
+    pub async fn revoke_app(
+        &self,
+        caller: &Caller,
+        user_id: &str,
+        client_id: &str,
+    ) -> ServiceResult<()> {
+        let user = self.user(user_id).await?;
         let now = self.now();
         let mut tx = self.db.write().await?;
-        let had_consent = tx.delete_consent(&session.user_id, client_id).await?;
+        let had_consent = tx.delete_consent(&user.id, client_id).await?;
         let revoked = tx
-            .revoke_user_client_grants(&session.user_id, client_id, now)
+            .revoke_user_client_grants(&user.id, client_id, now)
             .await?;
         if !had_consent && revoked == 0 {
             return Err(ServiceError::NotFound(format!("application '{client_id}'")));
         }
         self.record(
             &mut tx,
-            &caller.as_actor(Actor::User(session.user_id.clone())),
+            caller,
             Event::success(EventType::ConsentRevoked)
                 .user(&user.id, &user.username)
                 .client(client_id)

@@ -24,6 +24,7 @@ use crate::oidc::{ErrorCode, OAuthError};
 use crate::services::accounts::NewAccount;
 use crate::services::clients::{ClientOptions, ClientSpec, ClientView};
 use crate::services::dpop::DpopRequest;
+use crate::services::self_service::{GrantedApp, SessionInfo};
 use crate::services::tokens::Presented;
 use crate::services::{Caller, ServiceError};
 use crate::state::AppState;
@@ -820,6 +821,94 @@ async fn rotate_secret(
     Ok(Json(NewSecret { client_secret }))
 }
 
+/// A user's live sessions.
+#[utoipa::path(get, path = "/users/{id}/sessions", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 200, body = Vec<SessionInfo>), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn list_sessions(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<SessionInfo>>, Problem> {
+    let user = state.services.user(&id).await.map_err(problem)?;
+    let sessions = state
+        .services
+        .sessions_of(&user.id, None)
+        .await
+        .map_err(problem)?;
+    Ok(Json(sessions))
+}
+
+/// End every session of a user (their grants are revoked, listening apps told).
+#[utoipa::path(delete, path = "/users/{id}/sessions", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 204), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn end_sessions(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .end_sessions(&caller, &id, None, None)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End one session of a user.
+#[utoipa::path(delete, path = "/users/{id}/sessions/{session}", params(
+        ("id" = String, Path, description = "id, username or e-mail"),
+        ("session" = String, Path, description = "session id")),
+    responses((status = 204), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn end_session(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path((id, session)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .end_sessions(&caller, &id, Some(&session), None)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The applications a user allowed.
+#[utoipa::path(get, path = "/users/{id}/grants", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 200, body = Vec<GrantedApp>), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn list_grants(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<GrantedApp>>, Problem> {
+    let user = state.services.user(&id).await.map_err(problem)?;
+    Ok(Json(
+        state.services.apps_of(&user.id).await.map_err(problem)?,
+    ))
+}
+
+/// Take an application's access to a user back (consent and tokens).
+#[utoipa::path(delete, path = "/users/{id}/grants/{client_id}", params(
+        ("id" = String, Path, description = "id, username or e-mail"),
+        ("client_id" = String, Path, description = "the application's client_id")),
+    responses((status = 204), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn revoke_grant(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path((id, client_id)): Path<(String, String)>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .revoke_app(&caller, &id, &client_id)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The bearer security scheme of every operation.
 struct BearerAuth;
 
@@ -851,6 +940,10 @@ pub fn router() -> (axum::Router<AppState>, Arc<[u8]>) {
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, delete_user))
         .routes(routes!(get_user_roles, put_user_roles))
+        .routes(routes!(list_sessions, end_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(list_grants))
+        .routes(routes!(revoke_grant))
         .routes(routes!(list_roles, create_role))
         .routes(routes!(delete_role))
         .routes(routes!(list_scopes, create_scope))

@@ -364,6 +364,94 @@ async fn clients_have_the_fields_of_the_cli() {
 }
 
 #[tokio::test]
+async fn an_admin_ends_a_users_sessions_and_takes_back_an_apps_access() {
+    let app = spawn_app().await;
+    let token = client_token(&app, &["tessera:admin"], &["admin"]).await;
+    app.create_user("vic", "lamp orbit velvet cactus 42", &["user"])
+        .await;
+    let rp = Rp::register(&app, rp::spec("Vic's App")).await;
+    let (tokens, _) = rp::sign_in(
+        &app,
+        &rp,
+        &["profile"],
+        ("vic", "lamp orbit velvet cactus 42"),
+    )
+    .await;
+    let at = openidconnect::OAuth2TokenResponse::access_token(&tokens)
+        .secret()
+        .clone();
+
+    let sessions = call(
+        &app,
+        reqwest::Method::GET,
+        "/users/vic/sessions",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        sessions.body.as_array().unwrap().len(),
+        1,
+        "{:?}",
+        sessions.body
+    );
+    let grants = call(
+        &app,
+        reqwest::Method::GET,
+        "/users/vic/grants",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(grants.body[0]["client_id"], rp.client_id.as_str());
+
+    let revoked = call(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/users/vic/grants/{}", rp.client_id),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.userinfo(&at).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the app's token stops working"
+    );
+
+    let unknown = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/users/vic/sessions/nope",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let ended = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/users/vic/sessions",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT);
+    let none = call(
+        &app,
+        reqwest::Method::GET,
+        "/users/vic/sessions",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(none.body, json!([]));
+    let audit = app.audit(&["--type", "session_ended"]).await;
+    assert_eq!(audit[0]["actor"]["kind"], "client");
+}
+
+#[tokio::test]
 async fn paging_and_search() {
     let app = spawn_app().await;
     for name in ["ann", "bob", "cyd"] {
