@@ -67,6 +67,7 @@ pub async fn run(command: AuditCommand, services: &Services) -> anyhow::Result<(
                     kind,
                     since_secs: since,
                     limit,
+                    ..AuditQuery::default()
                 })
                 .await?;
             if output.json {

@@ -404,10 +404,23 @@ impl Services {
 
     /// `tessera audit list`: events matching `query`, newest first.
     pub async fn list_audit_events(&self, query: AuditQuery) -> ServiceResult<Vec<AuditEntry>> {
+        let after = match query.after.as_deref() {
+            None => None,
+            Some(cursor) => Some(
+                cursor
+                    .split_once('.')
+                    .and_then(|(t, i)| Some((t.parse().ok()?, i.parse().ok()?)))
+                    .ok_or_else(|| ServiceError::invalid("cursor", "not a cursor of this list"))?,
+            ),
+        };
         let filter = AuditFilter {
             user: query.user,
             kind: query.kind,
-            since: query.since_secs.map(|s| self.now() - s),
+            since: query.since_secs.map(|s| self.now() - s).or(query.since),
+            until: query.until,
+            client: query.client,
+            outcome: query.outcome,
+            after,
             limit: query.limit.clamp(1, 10_000),
         };
         let mut tx = self.db.read().await?;
@@ -440,13 +453,26 @@ pub struct AuditQuery {
     pub kind: Option<String>,
     /// Events of the last this many seconds.
     pub since_secs: Option<i64>,
+    /// Events at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Events before this time (Unix seconds).
+    pub until: Option<i64>,
+    /// Events involving this client.
+    pub client: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: Option<String>,
+    /// The cursor of the previous page's last event.
+    pub after: Option<String>,
     /// At most this many.
     pub limit: i64,
 }
 
-/// An event as `audit list --json` prints it.
-#[derive(Debug, Clone, Serialize)]
+/// An event as `audit list --json` and the admin API show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
+    /// Where this event stands in the newest-first order: pass it as `cursor` to list the
+    /// events after it.
+    pub cursor: String,
     /// When (RFC 3339, UTC).
     pub time: String,
     /// Event type.
@@ -455,8 +481,10 @@ pub struct AuditEntry {
     /// `success` or `failure`.
     pub outcome: String,
     /// Who acted: `{ "kind", "id" }`.
+    #[schema(value_type = Object)]
     pub actor: Value,
     /// The user concerned: `{ "id", "username" }`.
+    #[schema(value_type = Option<Object>)]
     pub user: Option<Value>,
     /// Username as typed (failed sign-ins).
     pub username: Option<String>,
@@ -467,6 +495,7 @@ pub struct AuditEntry {
     /// User agent.
     pub user_agent: Option<String>,
     /// Further facts.
+    #[schema(value_type = Object)]
     pub details: Value,
     /// How many identical events this entry stands for.
     pub count: i64,
@@ -475,6 +504,7 @@ pub struct AuditEntry {
 impl AuditEntry {
     fn from_row(row: AuditRow) -> AuditEntry {
         AuditEntry {
+            cursor: format!("{}.{}", row.time, row.id),
             time: rfc3339(row.time),
             kind: row.kind,
             outcome: row.outcome,

@@ -81,6 +81,14 @@ pub struct AuditFilter {
     pub kind: Option<String>,
     /// Events at or after this time.
     pub since: Option<i64>,
+    /// Events before this time.
+    pub until: Option<i64>,
+    /// Events involving this client.
+    pub client: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: Option<String>,
+    /// Events that come after this (time, id) in the newest-first order (paging).
+    pub after: Option<(i64, i64)>,
     /// At most this many, newest first.
     pub limit: i64,
 }
@@ -135,6 +143,21 @@ impl Tx {
         if filter.since.is_some() {
             sql.push_str(&format!(" AND time >= ${}", next()));
         }
+        if filter.until.is_some() {
+            sql.push_str(&format!(" AND time < ${}", next()));
+        }
+        if filter.client.is_some() {
+            sql.push_str(&format!(" AND client_id = ${}", next()));
+        }
+        if filter.outcome.is_some() {
+            sql.push_str(&format!(" AND outcome = ${}", next()));
+        }
+        if filter.after.is_some() {
+            let (t, i) = (next(), next());
+            sql.push_str(&format!(
+                " AND (time < ${t} OR (time = ${t} AND id < ${i}))"
+            ));
+        }
         sql.push_str(&format!(" ORDER BY time DESC, id DESC LIMIT ${}", next()));
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
         if let Some(user) = &filter.user {
@@ -145,6 +168,18 @@ impl Tx {
         }
         if let Some(since) = filter.since {
             query = query.bind(since);
+        }
+        if let Some(until) = filter.until {
+            query = query.bind(until);
+        }
+        if let Some(client) = &filter.client {
+            query = query.bind(client);
+        }
+        if let Some(outcome) = &filter.outcome {
+            query = query.bind(outcome);
+        }
+        if let Some((time, id)) = filter.after {
+            query = query.bind(time).bind(id);
         }
         Ok(query.bind(filter.limit).fetch_all(self.c()).await?)
     }

@@ -22,6 +22,7 @@ use crate::domain::User;
 use crate::error::Problem;
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::services::accounts::NewAccount;
+use crate::services::audit::{AuditEntry, AuditQuery};
 use crate::services::clients::{ClientOptions, ClientSpec, ClientView};
 use crate::services::dpop::DpopRequest;
 use crate::services::self_service::{GrantedApp, SessionInfo};
@@ -909,6 +910,73 @@ async fn revoke_grant(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Filters and paging of the audit log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Events concerning this user (id or username).
+    pub user: Option<String>,
+    /// Events involving this client.
+    pub client: Option<String>,
+    /// Events of this type (`sign_in`, `client_created`, …).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: Option<String>,
+    /// Events at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Events before this time (Unix seconds).
+    pub until: Option<i64>,
+    /// The `cursor` of the last event of the previous page.
+    pub cursor: Option<String>,
+    /// Events per page (1 to 500, default 100).
+    pub limit: Option<i64>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    /// The events.
+    pub items: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// The audit log, filtered and paged, newest first.
+#[utoipa::path(get, path = "/audit-events", params(AuditParams),
+    responses((status = 200, body = AuditPage), (status = 422)),
+    security(("bearer" = [])), tag = "audit")]
+async fn audit_events(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<AuditParams>,
+) -> Result<Json<AuditPage>, Problem> {
+    let limit = params.limit.unwrap_or(100).clamp(1, 500);
+    let mut items = state
+        .services
+        .list_audit_events(AuditQuery {
+            user: params.user,
+            kind: params.kind,
+            since_secs: None,
+            since: params.since,
+            until: params.until,
+            client: params.client,
+            outcome: params.outcome,
+            after: params.cursor,
+            limit: limit + 1,
+        })
+        .await
+        .map_err(problem)?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|e| e.cursor.clone())
+    } else {
+        None
+    };
+    Ok(Json(AuditPage { items, next_cursor }))
+}
+
 /// The bearer security scheme of every operation.
 struct BearerAuth;
 
@@ -952,6 +1020,7 @@ pub fn router() -> (axum::Router<AppState>, Arc<[u8]>) {
         .routes(routes!(list_clients, create_client))
         .routes(routes!(get_client, patch_client, delete_client))
         .routes(routes!(rotate_secret))
+        .routes(routes!(audit_events))
         .split_for_parts();
     let document = api.to_json().unwrap_or_else(|_| "{}".into());
     (router, Arc::from(document.into_bytes()))

@@ -452,6 +452,76 @@ async fn an_admin_ends_a_users_sessions_and_takes_back_an_apps_access() {
 }
 
 #[tokio::test]
+async fn the_audit_log_is_filtered_and_paged() {
+    let app = spawn_app().await;
+    let token = client_token(&app, &["tessera:admin"], &["admin"]).await;
+    for name in ["wes", "xia", "yan"] {
+        app.create_user(name, "lamp orbit velvet cactus 42", &["user"])
+            .await;
+    }
+    let bad = app
+        .post_login("wes", "not the password at all", false, None)
+        .await;
+    assert!(bad.status().is_client_error());
+    let created = call(
+        &app,
+        reqwest::Method::GET,
+        "/audit-events?type=user_created&limit=2",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{:?}", created.body);
+    let first: Vec<&Value> = created.body["items"].as_array().unwrap().iter().collect();
+    assert_eq!(first.len(), 2);
+    let cursor = created.body["next_cursor"].as_str().unwrap().to_string();
+    let rest = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/audit-events?type=user_created&limit=2&cursor={cursor}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let names: Vec<String> = first
+        .into_iter()
+        .chain(rest.body["items"].as_array().unwrap().iter())
+        .filter_map(|e| e["user"]["username"].as_str().map(str::to_string))
+        .collect();
+    for name in ["wes", "xia", "yan", "admin"] {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+    let failures = call(
+        &app,
+        reqwest::Method::GET,
+        "/audit-events?type=sign_in&outcome=failure",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(failures.body["items"].as_array().unwrap().len(), 1);
+    let bogus = call(
+        &app,
+        reqwest::Method::GET,
+        "/audit-events?cursor=nonsense",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(bogus.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bogus.body["field"], "cursor");
+    let unknown = call(
+        &app,
+        reqwest::Method::GET,
+        "/audit-events?colour=blue",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert!(unknown.status.is_client_error());
+}
+
+#[tokio::test]
 async fn paging_and_search() {
     let app = spawn_app().await;
     for name in ["ann", "bob", "cyd"] {
