@@ -822,6 +822,140 @@ async fn rotate_secret(
     Ok(Json(NewSecret { client_secret }))
 }
 
+/// Changes to a user.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserPatch {
+    /// Switch the account off (sessions end, tokens are revoked) or on.
+    pub enabled: Option<bool>,
+}
+
+/// Switch a user off or on.
+#[utoipa::path(patch, path = "/users/{id}", params(("id" = String, Path, description = "id, username or e-mail")),
+    request_body = UserPatch,
+    responses((status = 200, body = UserView), (status = 404), (status = 422)),
+    security(("bearer" = [])), tag = "users")]
+async fn patch_user(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+    Body(patch): Body<UserPatch>,
+) -> Result<Json<UserView>, Problem> {
+    let user = match patch.enabled {
+        Some(enabled) => state.services.set_enabled(&caller, &id, enabled).await,
+        None => state.services.user(&id).await,
+    }
+    .map_err(problem)?;
+    Ok(Json(user.into()))
+}
+
+/// A new password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    /// The new password (the password policy applies).
+    pub password: String,
+}
+
+/// Set a user's password: their sessions end and their tokens are revoked.
+#[utoipa::path(put, path = "/users/{id}/password", params(("id" = String, Path, description = "id, username or e-mail")),
+    request_body = PasswordBody,
+    responses((status = 204), (status = 404), (status = 422)),
+    security(("bearer" = [])), tag = "users")]
+async fn set_password(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+    Body(body): Body<PasswordBody>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .set_password(&caller, &id, body.password)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Mail a user a link to choose a new password.
+#[utoipa::path(post, path = "/users/{id}/password-reset", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 202), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn send_password_reset(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let user = state.services.user(&id).await.map_err(problem)?;
+    state
+        .services
+        .forgot_password(&caller, &user.username)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Lift a user's sign-in lock.
+#[utoipa::path(post, path = "/users/{id}/unlock", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 204), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn unlock_user(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .unlock_user(&caller, &id)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a user's second factor (TOTP and recovery codes); they are told by mail.
+#[utoipa::path(delete, path = "/users/{id}/second-factor", params(("id" = String, Path, description = "id, username or e-mail")),
+    responses((status = 204), (status = 404)),
+    security(("bearer" = [])), tag = "users")]
+async fn reset_second_factor(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .reset_mfa(&caller, &id)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An invitation to sign up.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationBody {
+    /// Where the invitation goes.
+    pub email: String,
+    /// Roles of the account it creates (default: `registration.default_roles`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Mail an invitation link that creates an account with the given roles.
+#[utoipa::path(post, path = "/invitations", request_body = InvitationBody,
+    responses((status = 202), (status = 409), (status = 422)),
+    security(("bearer" = [])), tag = "users")]
+async fn invite(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Body(body): Body<InvitationBody>,
+) -> Result<StatusCode, Problem> {
+    state
+        .services
+        .invite(&caller, &body.email, &body.roles)
+        .await
+        .map_err(problem)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 /// A user's live sessions.
 #[utoipa::path(get, path = "/users/{id}/sessions", params(("id" = String, Path, description = "id, username or e-mail")),
     responses((status = 200, body = Vec<SessionInfo>), (status = 404)),
@@ -1006,7 +1140,12 @@ struct ApiDoc;
 pub fn router() -> (axum::Router<AppState>, Arc<[u8]>) {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, delete_user))
+        .routes(routes!(get_user, patch_user, delete_user))
+        .routes(routes!(set_password))
+        .routes(routes!(send_password_reset))
+        .routes(routes!(unlock_user))
+        .routes(routes!(reset_second_factor))
+        .routes(routes!(invite))
         .routes(routes!(get_user_roles, put_user_roles))
         .routes(routes!(list_sessions, end_sessions))
         .routes(routes!(end_session))

@@ -522,6 +522,110 @@ async fn the_audit_log_is_filtered_and_paged() {
 }
 
 #[tokio::test]
+async fn every_user_operation_of_the_cli_is_there() {
+    let app = spawn_app().await;
+    let token = client_token(&app, &["tessera:admin"], &["admin"]).await;
+    app.create_user("zed", "lamp orbit velvet cactus 42", &["user"])
+        .await;
+    let off = call(
+        &app,
+        reqwest::Method::PATCH,
+        "/users/zed",
+        Some(&token),
+        Some(json!({ "enabled": false })),
+    )
+    .await;
+    assert_eq!(off.body["enabled"], false);
+    assert!(
+        app.post_login("zed", "lamp orbit velvet cactus 42", false, None)
+            .await
+            .status()
+            .is_client_error()
+    );
+    let on = call(
+        &app,
+        reqwest::Method::PATCH,
+        "/users/zed",
+        Some(&token),
+        Some(json!({ "enabled": true })),
+    )
+    .await;
+    assert_eq!(on.body["enabled"], true);
+
+    let weak = call(
+        &app,
+        reqwest::Method::PUT,
+        "/users/zed/password",
+        Some(&token),
+        Some(json!({ "password": "short" })),
+    )
+    .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(weak.body["field"], "password");
+    let set = call(
+        &app,
+        reqwest::Method::PUT,
+        "/users/zed/password",
+        Some(&token),
+        Some(json!({ "password": "quartz meadow lantern 77 hop" })),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT, "{:?}", set.body);
+    assert_eq!(
+        app.post_login("zed", "quartz meadow lantern 77 hop", false, None)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+
+    for (method, path, status) in [
+        (
+            reqwest::Method::POST,
+            "/users/zed/unlock",
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/users/zed/second-factor",
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            reqwest::Method::POST,
+            "/users/zed/password-reset",
+            StatusCode::ACCEPTED,
+        ),
+        (
+            reqwest::Method::POST,
+            "/users/nobody/unlock",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let answer = call(&app, method, path, Some(&token), None).await;
+        assert_eq!(answer.status, status, "{path}: {:?}", answer.body);
+    }
+    let invited = call(
+        &app,
+        reqwest::Method::POST,
+        "/invitations",
+        Some(&token),
+        Some(json!({ "email": "new@example.com", "roles": ["guest"] })),
+    )
+    .await;
+    assert_eq!(invited.status, StatusCode::ACCEPTED, "{:?}", invited.body);
+    let taken = call(
+        &app,
+        reqwest::Method::POST,
+        "/invitations",
+        Some(&token),
+        Some(json!({ "email": "zed@example.com" })),
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    let audit = app.audit(&["--type", "user_disabled"]).await;
+    assert_eq!(audit[0]["actor"]["kind"], "client");
+}
+
+#[tokio::test]
 async fn paging_and_search() {
     let app = spawn_app().await;
     for name in ["ann", "bob", "cyd"] {
