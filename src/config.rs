@@ -28,11 +28,12 @@ fn top_level_defaults() -> serde_json::Map<String, serde_json::Value> {
 }
 
 /// `TESSERA_*` variables that are not settings but are read elsewhere.
-const OTHER_VARIABLES: [&str; 4] = [
+const OTHER_VARIABLES: [&str; 5] = [
     "TESSERA_LOG",
     "TESSERA_CONFIG",
     "TESSERA_REQUIRE_BROWSER",
     "TESSERA_REQUIRE_NGINX",
+    "TESSERA_REQUIRE_SCHEMATHESIS",
 ];
 
 /// `TESSERA_*` variables in `env` that name no setting (a typo, most likely), for a warning.

@@ -120,7 +120,7 @@ impl From<ServiceError> for AppError {
 
 /// An RFC 9457 problem document, the error body of JSON APIs: `type`, `title`, `status`,
 /// `detail`, and the input field at fault when there is one.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]

@@ -153,6 +153,26 @@ impl<T: serde::de::DeserializeOwned> FromRequest<AppState> for Body<T> {
     }
 }
 
+/// A query string whose rejections are problem documents (unknown parameters included).
+pub struct Params<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Params(value))
+            .map_err(|rejection| Problem {
+                kind: "urn:tessera:problem:invalid".into(),
+                title: "Validation failed",
+                status: 422,
+                detail: rejection.body_text(),
+                field: None,
+            })
+    }
+}
+
 /// A user as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
@@ -200,6 +220,7 @@ pub struct UserPage {
 
 /// Paging and search of the user list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserQuery {
     /// Only users whose username, e-mail or name contains this (case-insensitive).
@@ -248,7 +269,7 @@ fn problem(e: ServiceError) -> Problem {
 async fn list_users(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(query): Query<UserQuery>,
+    Params(query): Params<UserQuery>,
 ) -> Result<Json<UserPage>, Problem> {
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let needle = query.q.as_deref().map(str::to_lowercase);
@@ -1046,6 +1067,7 @@ async fn revoke_grant(
 
 /// Filters and paging of the audit log.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Events concerning this user (id or username).
@@ -1084,7 +1106,7 @@ pub struct AuditPage {
 async fn audit_events(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(params): Query<AuditParams>,
+    Params(params): Params<AuditParams>,
 ) -> Result<Json<AuditPage>, Problem> {
     let limit = params.limit.unwrap_or(100).clamp(1, 500);
     let mut items = state
@@ -1124,6 +1146,75 @@ impl Modify for BearerAuth {
     }
 }
 
+/// What every operation may answer besides its own outcome: problem documents for the
+/// failures any call can meet, and a description for every response.
+struct Conventions;
+
+/// The failures every operation documents.
+const FAILURES: [(&str, &str); 8] = [
+    ("400", "The request is malformed"),
+    ("401", "No valid access token"),
+    (
+        "403",
+        "The token lacks the tessera:admin scope, or its subject is not an admin",
+    ),
+    ("404", "No such object"),
+    ("409", "A name or address is taken"),
+    ("415", "The body is not JSON"),
+    ("422", "A value is invalid; `field` names it"),
+    ("503", "The database is unreachable for now"),
+];
+
+fn described(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created; `Location` names it",
+        "202" => "Accepted; a mail goes out",
+        "204" => "Done",
+        _ => "See the problem document",
+    }
+}
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                for (status, response) in responses.iter_mut() {
+                    if let RefOr::T(response) = response
+                        && response.description.is_empty()
+                    {
+                        response.description = described(status).into();
+                    }
+                }
+                for (status, text) in FAILURES {
+                    responses.entry(status.into()).or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(text)
+                                .content(
+                                    "application/problem+json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name("Problem")))
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                    });
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -1132,13 +1223,14 @@ impl Modify for BearerAuth {
         description = "Users, roles and more, for scripts. Needs an access token of this Tessera with the tessera:admin scope whose subject has the admin role."
     ),
     servers((url = "/admin/api/v1")),
+    components(schemas(Problem)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
 
 /// The API's routes (to nest at [`BASE`]) and its OpenAPI document as JSON.
 pub fn router() -> (axum::Router<AppState>, Arc<[u8]>) {
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, patch_user, delete_user))
         .routes(routes!(set_password))
@@ -1161,6 +1253,8 @@ pub fn router() -> (axum::Router<AppState>, Arc<[u8]>) {
         .routes(routes!(rotate_secret))
         .routes(routes!(audit_events))
         .split_for_parts();
+    // The paths exist only now, so the conventions for their responses apply now.
+    Conventions.modify(&mut api);
     let document = api.to_json().unwrap_or_else(|_| "{}".into());
     (router, Arc::from(document.into_bytes()))
 }

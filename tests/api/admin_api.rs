@@ -758,3 +758,71 @@ async fn the_openapi_document_is_public_and_describes_the_api() {
     assert!(doc["paths"]["/users/{id}/roles"]["put"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// The first of these tools on the PATH, or a skip (a failure when
+/// `TESSERA_REQUIRE_SCHEMATHESIS` is set, as CI sets it).
+fn python_tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.exists())
+    });
+    if found.is_none() {
+        if std::env::var_os("TESSERA_REQUIRE_SCHEMATHESIS").is_some() {
+            panic!("TESSERA_REQUIRE_SCHEMATHESIS is set but {name} is not installed");
+        }
+        eprintln!(
+            "skipped: {name} is not installed (pip install schemathesis openapi-spec-validator)"
+        );
+    }
+    found
+}
+
+/// The OpenAPI document validates, and a bounded property-based run against it finds no
+/// server error and no answer that breaks the document.
+#[tokio::test]
+async fn the_openapi_document_holds_against_generated_requests() {
+    let (Some(validator), Some(schemathesis)) =
+        (python_tool("openapi-spec-validator"), python_tool("st"))
+    else {
+        return;
+    };
+    let app = spawn_app().await;
+    let token = client_token(&app, &["tessera:admin"], &["admin"]).await;
+    let document = app
+        .get("/admin/api/v1/openapi.json")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let file = app.dir.path().join("openapi.json");
+    std::fs::write(&file, document).unwrap();
+    let validated = tokio::process::Command::new(validator)
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        validated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validated.stdout)
+    );
+    let run = tokio::process::Command::new(schemathesis)
+        .args(["run", &app.url("/admin/api/v1/openapi.json")])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["--max-examples", "25", "--request-timeout", "10", "--seed", "1"])
+        .args([
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
