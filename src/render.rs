@@ -16,6 +16,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("consent.html", include_str!("../templates/consent.html")),
     ("device.html", include_str!("../templates/device.html")),
     (
+        "admin_users.html",
+        include_str!("../templates/admin_users.html"),
+    ),
+    (
         "device_confirm.html",
         include_str!("../templates/device_confirm.html"),
     ),

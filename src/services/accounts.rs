@@ -210,6 +210,42 @@ impl Services {
             .collect())
     }
 
+    /// A page of users by username after `cursor` (a username), at most `limit`, whose
+    /// username, e-mail or name contains `search` (case-insensitive); with the cursor of the
+    /// next page, if there is one.
+    pub async fn users_page(
+        &self,
+        search: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> ServiceResult<(Vec<User>, Option<String>)> {
+        let needle = search.map(str::to_lowercase).filter(|n| !n.is_empty());
+        let after = cursor.unwrap_or_default();
+        let mut page: Vec<User> = self
+            .list_users()
+            .await?
+            .into_iter()
+            .filter(|u| u.username.as_str() > after)
+            .filter(|u| {
+                needle.as_deref().is_none_or(|n| {
+                    u.username.to_lowercase().contains(n)
+                        || u.email.to_lowercase().contains(n)
+                        || u.name
+                            .as_deref()
+                            .is_some_and(|m| m.to_lowercase().contains(n))
+                })
+            })
+            .take(limit + 1)
+            .collect();
+        let next = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|u| u.username.clone())
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
     /// How many accounts exist.
     pub async fn count_users(&self) -> ServiceResult<i64> {
         let mut tx = self.db.read().await?;

@@ -272,31 +272,12 @@ async fn list_users(
     Params(query): Params<UserQuery>,
 ) -> Result<Json<UserPage>, Problem> {
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
-    let needle = query.q.as_deref().map(str::to_lowercase);
-    let users = state.services.list_users().await.map_err(problem)?;
-    let mut matching = users.into_iter().filter(|u| {
-        needle.as_deref().is_none_or(|n| {
-            u.username.to_lowercase().contains(n)
-                || u.email.to_lowercase().contains(n)
-                || u.name
-                    .as_deref()
-                    .is_some_and(|m| m.to_lowercase().contains(n))
-        })
-    });
-    let after = query.cursor.as_deref().unwrap_or_default();
-    let page: Vec<UserView> = matching
-        .by_ref()
-        .filter(|u| u.username.as_str() > after)
-        .take(limit + 1)
-        .map(UserView::from)
-        .collect();
-    let (items, next_cursor) = if page.len() > limit {
-        let items: Vec<UserView> = page.into_iter().take(limit).collect();
-        let cursor = items.last().map(|u| u.username.clone());
-        (items, cursor)
-    } else {
-        (page, None)
-    };
+    let (users, next_cursor) = state
+        .services
+        .users_page(query.q.as_deref(), query.cursor.as_deref(), limit)
+        .await
+        .map_err(problem)?;
+    let items = users.into_iter().map(UserView::from).collect();
     Ok(Json(UserPage { items, next_cursor }))
 }
 

@@ -172,7 +172,9 @@ pub fn router(state: AppState) -> Router {
             paths::DEVICE,
             get(pages::device::get).post(pages::device::post),
         )
-        .route("/device/decision", post(pages::device::decide));
+        .route("/device/decision", post(pages::device::decide))
+        .route("/admin", get(pages::admin::home))
+        .route("/admin/users", get(pages::admin::users));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -9,6 +9,7 @@ mod smtp;
 
 mod accounts;
 mod admin_api;
+mod admin_console;
 mod audit;
 mod authorize_errors;
 mod backchannel;

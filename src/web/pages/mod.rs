@@ -1,6 +1,7 @@
 //! The hosted pages: one file per page, GET and POST side by side.
 
 pub mod account;
+pub mod admin;
 pub mod consent;
 pub mod device;
 pub mod login;
