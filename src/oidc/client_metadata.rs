@@ -167,15 +167,14 @@ pub fn validate(document: &Value, policy: Policy) -> Result<Metadata, OAuthError
         None | Some("client_secret_basic") | Some("client_secret_post") if policy.allow_secret => {
             AuthMethod::ClientSecret
         }
-        None if !policy.allow_secret => AuthMethod::None,
-        Some("none") => AuthMethod::None,
+        // A client that may hold no secret and names no method is public.
+        None | Some("none") => AuthMethod::None,
         Some("private_key_jwt") => AuthMethod::PrivateKeyJwt,
         Some(other) => {
             return Err(metadata_error(format!(
                 "token_endpoint_auth_method '{other}' is not accepted here"
             )));
         }
-        None => AuthMethod::None,
     };
     if auth_method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
         return Err(metadata_error(

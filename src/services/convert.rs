@@ -6,7 +6,7 @@ use crate::domain::{
 };
 use crate::store::{ClientRow, SessionRow, UserRow};
 
-fn words(s: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split(' ').filter(|w| !w.is_empty())
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::audit::{Event, EventType};
-use super::tokens::live_user;
+use super::tokens::{live_user, user_grant};
 use super::{Actor, Caller, ServiceResult, Services, convert};
 use crate::auth::secret;
 use crate::auth::session::ACR_MFA;
@@ -323,16 +323,9 @@ impl Services {
         self.provider.user_tokens(
             client,
             UserGrant {
-                grant_id: &grant_id,
-                session_id: facts.session_id.as_deref(),
-                auth_time: facts.auth_time,
-                amr: &facts.amr,
-                acr: &facts.acr,
-                user: &user,
-                scope: &scope,
-                nonce: None,
                 refresh_token,
                 binding: Binding { audience: &[], jkt },
+                ..user_grant(&grant_id, &facts, &user, &scope)
             },
         )
     }

@@ -19,7 +19,7 @@ use crate::oidc::discovery::paths;
 use crate::oidc::params::Params;
 use crate::oidc::tokens::{AccessTokenClaims, Binding, TokenResponse, UserGrant};
 use crate::oidc::{ErrorCode, OAuthError, authorize, grants, introspect, pkce};
-use crate::store::{RefreshRow, RotateOutcome, Tx};
+use crate::store::{GrantFacts, RefreshRow, RotateOutcome, Tx};
 
 impl Services {
     /// Authenticates the client of a token, introspection or revocation request.
@@ -195,16 +195,8 @@ impl Services {
         } else {
             None
         };
-        let audience = match refusal {
-            None => token_audience(params, &words(&row.grant.resources)),
-            Some(_) => Ok(Vec::new()),
-        };
-        let refusal = refusal.or_else(|| {
-            audience
-                .as_ref()
-                .err()
-                .map(|e| ("invalid_target", e.clone()))
-        });
+        let audience = token_audience(params, &row.grant.resources);
+        let refusal = refusal.or_else(|| audience.clone().err().map(|e| ("invalid_target", e)));
         if let Some((reason, error)) = refusal {
             drop(tx);
             self.record_failure(caller, failed(reason, Some(&grant_id)), now)
@@ -257,19 +249,13 @@ impl Services {
         self.provider.user_tokens(
             client,
             UserGrant {
-                grant_id: &grant_id,
-                session_id: row.grant.session_id.as_deref(),
-                auth_time: row.grant.auth_time,
-                amr: &row.grant.amr,
-                acr: &row.grant.acr,
-                user: &user,
-                scope: &scope,
                 nonce: row.nonce.as_deref(),
                 refresh_token,
                 binding: Binding {
                     audience: &audience.unwrap_or_default(),
                     jkt,
                 },
+                ..user_grant(&grant_id, &row.grant, &user, &scope)
             },
         )
     }
@@ -336,7 +322,7 @@ impl Services {
                 .await;
             return Err(e);
         }
-        let audience = token_audience(params, &words(&row.grant.resources))?;
+        let audience = token_audience(params, &row.grant.resources)?;
         let new_token = secret::generate();
         let ttl = self.config.settings.tokens.refresh_token_ttl_secs;
         let mut tx = self.db.write().await?;
@@ -376,19 +362,12 @@ impl Services {
         self.provider.user_tokens(
             client,
             UserGrant {
-                grant_id: &row.grant_id,
-                session_id: row.grant.session_id.as_deref(),
-                auth_time: row.grant.auth_time,
-                amr: &row.grant.amr,
-                acr: &row.grant.acr,
-                user: &user,
-                scope: &scope,
-                nonce: None,
                 refresh_token: Some(new_token),
                 binding: Binding {
                     audience: &audience,
                     jkt,
                 },
+                ..user_grant(&row.grant_id, &row.grant, &user, &scope)
             },
         )
     }
@@ -656,24 +635,38 @@ fn proves_key(bound: Option<&str>, proved: Option<&str>) -> Result<(), OAuthErro
     }
 }
 
-/// The items of a space-separated stored list.
-fn words(stored: &str) -> Vec<String> {
-    stored
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// RFC 8707 §2.2: the audience of tokens from a grant: the resources the token request
-/// names, each of which the grant must allow, or all the grant's resources.
-fn token_audience(params: &Params, granted: &[String]) -> Result<Vec<String>, OAuthError> {
-    let asked = authorize::resources(params, |r| granted.iter().any(|g| g == r))?;
+/// names, each of which the grant (its stored, space-separated list) must allow, or all the
+/// grant's resources.
+fn token_audience(params: &Params, granted: &str) -> Result<Vec<String>, OAuthError> {
+    let asked = authorize::resources(params, |r| convert::words(granted).any(|g| g == r))?;
     Ok(if asked.is_empty() {
-        granted.to_vec()
+        convert::words(granted).map(str::to_string).collect()
     } else {
         asked
     })
+}
+
+/// The tokens a grant's stored facts describe, for `user` and `scope`: no nonce, no refresh
+/// token and an unbound token for the client, unless the caller says otherwise.
+pub(crate) fn user_grant<'a>(
+    grant_id: &'a str,
+    facts: &'a GrantFacts,
+    user: &'a User,
+    scope: &'a ScopeSet,
+) -> UserGrant<'a> {
+    UserGrant {
+        grant_id,
+        session_id: facts.session_id.as_deref(),
+        auth_time: facts.auth_time,
+        amr: &facts.amr,
+        acr: &facts.acr,
+        user,
+        scope,
+        nonce: None,
+        refresh_token: None,
+        binding: Binding::default(),
+    }
 }
 
 /// An access token as a request to a resource presents it.
