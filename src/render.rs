@@ -20,6 +20,50 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/admin_users.html"),
     ),
     (
+        "admin_page.html",
+        include_str!("../templates/admin_page.html"),
+    ),
+    (
+        "admin_confirm.html",
+        include_str!("../templates/admin_confirm.html"),
+    ),
+    (
+        "admin_events.html",
+        include_str!("../templates/admin_events.html"),
+    ),
+    (
+        "admin_user.html",
+        include_str!("../templates/admin_user.html"),
+    ),
+    (
+        "admin_user_new.html",
+        include_str!("../templates/admin_user_new.html"),
+    ),
+    (
+        "admin_catalogue.html",
+        include_str!("../templates/admin_catalogue.html"),
+    ),
+    (
+        "admin_clients.html",
+        include_str!("../templates/admin_clients.html"),
+    ),
+    (
+        "admin_client.html",
+        include_str!("../templates/admin_client.html"),
+    ),
+    (
+        "admin_client_secret.html",
+        include_str!("../templates/admin_client_secret.html"),
+    ),
+    (
+        "admin_keys.html",
+        include_str!("../templates/admin_keys.html"),
+    ),
+    (
+        "admin_audit.html",
+        include_str!("../templates/admin_audit.html"),
+    ),
+    (
         "device_confirm.html",
         include_str!("../templates/device_confirm.html"),
     ),

@@ -85,6 +85,43 @@ pub enum ClientCommand {
     Update {
         /// client_id.
         id: String,
+        /// A new name shown on the consent page.
+        #[arg(long)]
+        name: Option<String>,
+        /// Replace the redirect URIs with these (repeatable).
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Replace the post-logout redirect URIs with these (repeatable).
+        #[arg(
+            long = "post-logout-redirect-uri",
+            value_name = "URI",
+            conflicts_with = "no_post_logout_redirect_uris"
+        )]
+        post_logout_redirect_uris: Vec<String>,
+        /// Remove every post-logout redirect URI.
+        #[arg(long)]
+        no_post_logout_redirect_uris: bool,
+        /// Replace the grant types (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        grant_types: Vec<String>,
+        /// Replace the allowed scopes (space- or comma-separated).
+        #[arg(long, num_args = 1.., value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Replace the client's own roles (repeatable).
+        #[arg(long = "role", value_name = "ROLE", conflicts_with = "no_roles")]
+        roles: Vec<String>,
+        /// Remove every role of the client.
+        #[arg(long)]
+        no_roles: bool,
+        /// Do not ask users for consent.
+        #[arg(long, value_name = "BOOL")]
+        skip_consent: Option<bool>,
+        /// Demand a sign-in with two factors for this client.
+        #[arg(long, value_name = "BOOL")]
+        require_mfa: Option<bool>,
+        /// ID token signing algorithm: RS256, ES256 or EdDSA.
+        #[arg(long, value_name = "ALG")]
+        id_token_alg: Option<String>,
         /// Let this confidential client leave PKCE out (audited, warned about at start).
         #[arg(long, value_name = "BOOL")]
         allow_no_pkce: Option<bool>,
@@ -284,6 +321,7 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
                 resources: Some(resources),
                 backchannel_logout_uri,
                 backchannel_logout_session_required: Some(backchannel_logout_session_required),
+                ..ClientOptions::default()
             };
             let spec = ClientSpec {
                 client_id,
@@ -313,6 +351,17 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
         }
         ClientCommand::Update {
             id,
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            no_post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            roles,
+            no_roles,
+            skip_consent,
+            require_mfa,
+            id_token_alg,
             allow_no_pkce,
             introspect_any,
             require_par,
@@ -325,14 +374,28 @@ pub async fn run(command: ClientCommand, services: &Services) -> anyhow::Result<
             jwks_uri,
             output,
         } => {
+            let replaced =
+                |flag: bool, values: Vec<String>| (flag || !values.is_empty()).then_some(values);
             let options = ClientOptions {
+                name,
+                redirect_uris: replaced(false, redirect_uris),
+                post_logout_redirect_uris: replaced(
+                    no_post_logout_redirect_uris,
+                    post_logout_redirect_uris,
+                ),
+                grant_types: replaced(false, grant_types),
+                scopes: replaced(false, split_words(&scopes)),
+                roles: replaced(no_roles, roles),
+                skip_consent,
+                require_mfa,
+                id_token_alg,
                 jwks: read_jwks(jwks_file.as_deref())?,
                 jwks_uri,
                 allow_no_pkce,
                 introspect_any,
                 require_par,
                 require_dpop,
-                resources: (no_resources || !resources.is_empty()).then_some(resources),
+                resources: replaced(no_resources, resources),
                 backchannel_logout_uri,
                 backchannel_logout_session_required,
             };

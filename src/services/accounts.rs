@@ -421,6 +421,7 @@ impl Services {
                 Ok(RoleRow {
                     name: role.as_str().to_string(),
                     description,
+                    members: 0,
                 })
             },
         )

@@ -58,7 +58,7 @@ impl Services {
                 if mfa_required && acr != Some(ACR_MFA) {
                     return Err(not_admin("administration needs a sign-in with two factors"));
                 }
-                Actor::User(user.id)
+                Actor::Admin(user.id)
             }
             None => {
                 let live = {

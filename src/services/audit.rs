@@ -429,6 +429,51 @@ impl Services {
     }
 }
 
+/// The sign-ins of one hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourOfSignIns {
+    /// The hour's start, Unix seconds.
+    pub start: i64,
+    /// Successful sign-ins.
+    pub succeeded: i64,
+    /// Failed sign-ins.
+    pub failed: i64,
+}
+
+impl Services {
+    /// Sign-ins and failed sign-ins in each of the last `hours` hours (the current one
+    /// included), oldest first.
+    pub async fn sign_ins_per_hour(&self, hours: i64) -> ServiceResult<Vec<HourOfSignIns>> {
+        let current = self.now() / 3600;
+        let first = current - hours + 1;
+        let counts = {
+            let mut tx = self.db.read().await?;
+            tx.sign_ins_per_hour(first * 3600).await?
+        };
+        let mut out: Vec<HourOfSignIns> = (first..=current)
+            .map(|h| HourOfSignIns {
+                start: h * 3600,
+                succeeded: 0,
+                failed: 0,
+            })
+            .collect();
+        for (hour, outcome, n) in counts {
+            let Some(slot) = usize::try_from(hour - first)
+                .ok()
+                .and_then(|i| out.get_mut(i))
+            else {
+                continue;
+            };
+            if outcome == "success" {
+                slot.succeeded += n;
+            } else {
+                slot.failed += n;
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn log(row: &NewAuditEvent) {
     // Debug formatting (`?`) escapes whatever a client managed to put into these values. Info
     // level: the server shows it by default, the CLI (warnings only) keeps its one-line errors.

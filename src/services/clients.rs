@@ -43,6 +43,24 @@ pub struct ClientSpec {
 /// Client settings an admin may change after registration; `None` keeps the current value.
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
+    /// Display name.
+    pub name: Option<String>,
+    /// Redirect URIs (replaces all).
+    pub redirect_uris: Option<Vec<String>>,
+    /// Post-logout redirect URIs (replaces all).
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Grant types (replaces all).
+    pub grant_types: Option<Vec<String>>,
+    /// Allowed scopes, each in the catalogue (replaces all).
+    pub scopes: Option<Vec<String>>,
+    /// The client's own roles (replaces all).
+    pub roles: Option<Vec<String>>,
+    /// Users are not asked for consent.
+    pub skip_consent: Option<bool>,
+    /// Sign-ins need two factors.
+    pub require_mfa: Option<bool>,
+    /// ID token algorithm.
+    pub id_token_alg: Option<String>,
     /// Let a confidential client leave PKCE out (RFC 9700 §2.1.1 opt-out).
     pub allow_no_pkce: Option<bool>,
     /// A resource server that may introspect tokens issued to other clients.
@@ -69,14 +87,54 @@ impl ClientOptions {
         self.jwks.is_some() || self.jwks_uri.is_some()
     }
 
-    /// Applies the given settings to `client` and validates the result.
-    fn apply(self, client: &mut Client) -> ServiceResult<()> {
+    /// Applies the given settings to `client` and validates the result; scopes and roles
+    /// are checked against the catalogue in `tx`.
+    async fn apply(self, tx: &mut Tx, client: &mut Client) -> ServiceResult<()> {
         if self.jwks.is_some() && self.jwks_uri.is_some() {
             // RFC 7591 §2: the two must not both be present.
             return Err(ServiceError::invalid(
                 "jwks_uri",
                 "give jwks or jwks_uri, not both",
             ));
+        }
+        if let Some(name) = self.name {
+            let name = name.trim().to_string();
+            if name.is_empty() || name.chars().count() > 128 {
+                return Err(ServiceError::invalid(
+                    "name",
+                    "a client name needs 1 to 128 characters",
+                ));
+            }
+            client.name = name;
+        }
+        if let Some(values) = self.redirect_uris {
+            client.redirect_uris = uris("redirect_uris", &values)?;
+        }
+        if let Some(values) = self.post_logout_redirect_uris {
+            client.post_logout_redirect_uris = uris("post_logout_redirect_uris", &values)?;
+        }
+        if let Some(names) = self.grant_types {
+            client.grant_types = grant_types(&names)?;
+        }
+        if let Some(requested) = self.scopes {
+            client.scopes = checked_scopes(tx, &requested).await?;
+        }
+        if let Some(roles) = self.roles {
+            client.roles = accounts::checked_roles(tx, &roles).await?;
+        }
+        if let Some(v) = self.skip_consent {
+            client.skip_consent = v;
+        }
+        if let Some(v) = self.require_mfa {
+            client.require_mfa = v;
+        }
+        if let Some(a) = self.id_token_alg {
+            client.id_token_alg = SigningAlg::parse(&a).ok_or_else(|| {
+                ServiceError::invalid(
+                    "id_token_alg",
+                    format!("unknown algorithm '{a}' (RS256, ES256, EdDSA)"),
+                )
+            })?;
         }
         if let Some(v) = self.allow_no_pkce {
             client.allow_no_pkce = v;
@@ -127,37 +185,67 @@ impl ClientOptions {
             client.auth_method = AuthMethod::PrivateKeyJwt;
             client.secret_hash = None;
         }
-        if client.public && client.auth_method == AuthMethod::PrivateKeyJwt {
-            return Err(ServiceError::invalid(
-                "jwks",
-                "a public client has no keys to authenticate with",
-            ));
-        }
-        if client.public && client.allow_no_pkce {
-            return Err(ServiceError::invalid(
-                "allow_no_pkce",
-                "a public client must use PKCE; only confidential clients may opt out",
-            ));
-        }
-        if client.public && client.introspect_any {
-            return Err(ServiceError::invalid(
-                "introspect_any",
-                "a public client cannot authenticate, so it cannot introspect",
-            ));
-        }
-        if client.backchannel_logout_session_required && client.backchannel_logout_uri.is_none() {
-            return Err(ServiceError::invalid(
-                "backchannel_logout_session_required",
-                "needs a back-channel logout URI",
-            ));
-        }
-        Ok(())
+        check(client)
     }
+}
+
+/// The rules a client's settings must meet together, whichever of them changed.
+fn check(client: &Client) -> ServiceResult<()> {
+    if client.public && client.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(ServiceError::invalid(
+            "grant_types",
+            "a public client cannot use client_credentials",
+        ));
+    }
+    if client.grant_types.contains(&GrantType::AuthorizationCode) && client.redirect_uris.is_empty()
+    {
+        return Err(ServiceError::invalid(
+            "redirect_uris",
+            "the authorization_code grant needs at least one redirect URI",
+        ));
+    }
+    if client.public && client.auth_method == AuthMethod::PrivateKeyJwt {
+        return Err(ServiceError::invalid(
+            "jwks",
+            "a public client has no keys to authenticate with",
+        ));
+    }
+    if client.public && client.allow_no_pkce {
+        return Err(ServiceError::invalid(
+            "allow_no_pkce",
+            "a public client must use PKCE; only confidential clients may opt out",
+        ));
+    }
+    if client.public && client.introspect_any {
+        return Err(ServiceError::invalid(
+            "introspect_any",
+            "a public client cannot authenticate, so it cannot introspect",
+        ));
+    }
+    if client.backchannel_logout_session_required && client.backchannel_logout_uri.is_none() {
+        return Err(ServiceError::invalid(
+            "backchannel_logout_session_required",
+            "needs a back-channel logout URI",
+        ));
+    }
+    Ok(())
 }
 
 /// What an audit event says about the settings of a client.
 fn options_details(client: &Client) -> serde_json::Value {
+    let list = |uris: &[RedirectUri]| -> Vec<String> {
+        uris.iter().map(|u| u.as_str().to_string()).collect()
+    };
     serde_json::json!({
+        "name": client.name,
+        "redirect_uris": list(&client.redirect_uris),
+        "post_logout_redirect_uris": list(&client.post_logout_redirect_uris),
+        "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "scopes": client.scopes.to_string(),
+        "roles": client.roles,
+        "skip_consent": client.skip_consent,
+        "require_mfa": client.require_mfa,
+        "id_token_alg": client.id_token_alg.as_str(),
         "allow_no_pkce": client.allow_no_pkce,
         "introspect_any": client.introspect_any,
         "require_par": client.require_par,
@@ -360,63 +448,43 @@ impl Services {
             Event::failure(EventType::ClientCreated)
                 .details(serde_json::json!({ "name": spec.name })),
             async {
-                let name = spec.name.trim().to_string();
-                if name.is_empty() || name.chars().count() > 128 {
-                    return Err(ServiceError::invalid(
-                        "name",
-                        "a client name needs 1 to 128 characters",
-                    ));
-                }
                 let id = client_id(spec.client_id)?;
-                let grants = grant_types(&spec.grant_types)?;
-                if spec.public && grants.contains(&GrantType::ClientCredentials) {
-                    return Err(ServiceError::invalid(
-                        "grant_types",
-                        "a public client cannot use client_credentials",
-                    ));
-                }
-                let redirect_uris = uris("redirect_uris", &spec.redirect_uris)?;
-                if grants.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
-                    return Err(ServiceError::invalid(
-                        "redirect_uris",
-                        "the authorization_code grant needs at least one --redirect-uri",
-                    ));
-                }
-                let post_logout =
-                    uris("post_logout_redirect_uris", &spec.post_logout_redirect_uris)?;
-                let alg = match spec.id_token_alg.as_deref() {
-                    None => SigningAlg::RS256,
-                    Some(a) => SigningAlg::parse(a).ok_or_else(|| {
-                        ServiceError::invalid(
-                            "id_token_alg",
-                            format!("unknown algorithm '{a}' (RS256, ES256, EdDSA)"),
-                        )
-                    })?,
-                };
                 let secret = (!spec.public && !spec.options.gives_keys()).then(secret::generate);
                 let now = self.now();
                 let mut tx = self.db.write().await?;
-                let scopes = checked_scopes(&mut tx, &spec.scopes).await?;
-                let roles = accounts::checked_roles(&mut tx, &spec.roles).await?;
                 if tx.find_client(&id).await?.is_some() {
                     return Err(ServiceError::conflict(
                         "client_id",
                         format!("client id '{id}' is taken"),
                     ));
                 }
+                // Empty lists ask for the defaults of a new client.
+                let given = |values: Vec<String>| (!values.is_empty()).then_some(values);
+                let options = ClientOptions {
+                    name: Some(spec.name),
+                    redirect_uris: Some(spec.redirect_uris),
+                    post_logout_redirect_uris: Some(spec.post_logout_redirect_uris),
+                    grant_types: given(spec.grant_types),
+                    scopes: Some(spec.scopes),
+                    roles: Some(spec.roles),
+                    skip_consent: Some(spec.skip_consent),
+                    require_mfa: Some(spec.require_mfa),
+                    id_token_alg: spec.id_token_alg,
+                    ..spec.options
+                };
                 let mut client = Client {
                     id,
-                    name,
+                    name: String::new(),
                     secret_hash: secret.as_deref().map(secret::hash),
                     public: spec.public,
-                    redirect_uris,
-                    post_logout_redirect_uris: post_logout,
-                    grant_types: grants,
-                    scopes,
-                    roles,
-                    skip_consent: spec.skip_consent,
-                    require_mfa: spec.require_mfa,
-                    id_token_alg: alg,
+                    redirect_uris: Vec::new(),
+                    post_logout_redirect_uris: Vec::new(),
+                    grant_types: grant_types(&[])?,
+                    scopes: ScopeSet::default(),
+                    roles: Vec::new(),
+                    skip_consent: false,
+                    require_mfa: false,
+                    id_token_alg: SigningAlg::RS256,
                     created_at: now,
                     allow_no_pkce: false,
                     introspect_any: false,
@@ -437,7 +505,7 @@ impl Services {
                     links: Default::default(),
                     document_expires_at: None,
                 };
-                spec.options.apply(&mut client)?;
+                options.apply(&mut tx, &mut client).await?;
                 tx.insert_client(&convert::client_row(&client)).await?;
                 self.record(
                     &mut tx,
@@ -576,7 +644,7 @@ impl Services {
                     .await?
                     .map(convert::client)
                     .ok_or_else(|| ServiceError::NotFound(format!("client '{id}'")))?;
-                options.apply(&mut client)?;
+                options.apply(&mut tx, &mut client).await?;
                 tx.update_client_settings(&convert::client_row(&client), now)
                     .await?;
                 self.commit_client_change(

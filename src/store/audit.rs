@@ -184,6 +184,18 @@ impl Tx {
         Ok(query.bind(filter.limit).fetch_all(self.c()).await?)
     }
 
+    /// Sign-in events per hour from `since` on: (hour as Unix seconds / 3600, outcome, events).
+    pub async fn sign_ins_per_hour(&mut self, since: i64) -> StoreResult<Vec<(i64, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT time / 3600 AS hour, outcome, CAST(SUM(count) AS BIGINT) AS n \
+             FROM audit_events WHERE type = 'sign_in' AND time >= $1 \
+             GROUP BY time / 3600, outcome",
+        )
+        .bind(since)
+        .fetch_all(self.c())
+        .await?)
+    }
+
     /// Deletes events older than `before` (retention).
     pub async fn delete_audit_events_before(&mut self, before: i64) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM audit_events WHERE time < $1")

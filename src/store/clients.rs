@@ -228,7 +228,9 @@ impl Tx {
             "UPDATE clients SET allow_no_pkce = $1, introspect_any = $2, require_par = $3, \
              require_dpop = $4, resources = $5, backchannel_logout_uri = $6, \
              backchannel_logout_session_required = $7, updated_at = $8, jwks = $10, jwks_uri = $11, \
-             auth_method = $12, secret_hash = $13 WHERE id = $9",
+             auth_method = $12, secret_hash = $14, name = $15, redirect_uris = $16, \
+             post_logout_redirect_uris = $17, grant_types = $18, scopes = $19, roles = $20, \
+             skip_consent = $21, require_mfa = $22, id_token_alg = $13 WHERE id = $9",
         )
         .bind(flag(c.allow_no_pkce != 0))
         .bind(flag(c.introspect_any != 0))
@@ -242,7 +244,16 @@ impl Tx {
         .bind(&c.jwks)
         .bind(&c.jwks_uri)
         .bind(&c.auth_method)
+        .bind(&c.id_token_alg)
         .bind(&c.secret_hash)
+        .bind(&c.name)
+        .bind(&c.redirect_uris)
+        .bind(&c.post_logout_redirect_uris)
+        .bind(&c.grant_types)
+        .bind(&c.scopes)
+        .bind(&c.roles)
+        .bind(flag(c.skip_consent != 0))
+        .bind(flag(c.require_mfa != 0))
         .execute(self.c())
         .await?;
         Ok(done.rows_affected() > 0)

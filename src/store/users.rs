@@ -61,6 +61,8 @@ pub struct RoleRow {
     pub name: String,
     /// What the role is for.
     pub description: String,
+    /// How many users hold it.
+    pub members: i64,
 }
 
 /// A user to insert.
@@ -383,11 +385,13 @@ impl Tx {
 
     /// The role catalogue.
     pub async fn list_roles(&mut self) -> StoreResult<Vec<RoleRow>> {
-        Ok(
-            sqlx::query_as("SELECT name, description FROM roles ORDER BY name")
-                .fetch_all(self.c())
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT name, description, \
+                 (SELECT COUNT(*) FROM user_roles WHERE role_name = roles.name) AS members \
+                 FROM roles ORDER BY name",
         )
+        .fetch_all(self.c())
+        .await?)
     }
 
     /// Adds a custom role; false when the name is taken.

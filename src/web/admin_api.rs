@@ -256,6 +256,9 @@ pub struct RoleBody {
     /// What the role is for.
     #[serde(default)]
     pub description: String,
+    /// How many users hold it (ignored when creating).
+    #[serde(default)]
+    pub members: i64,
 }
 
 fn problem(e: ServiceError) -> Problem {
@@ -396,6 +399,7 @@ async fn list_roles(
             .map(|r| RoleBody {
                 name: r.name,
                 description: r.description,
+                members: r.members,
             })
             .collect(),
     ))
@@ -422,6 +426,7 @@ async fn create_role(
         Json(RoleBody {
             name: role.name,
             description: role.description,
+            members: 0,
         }),
     )
         .into_response())
@@ -643,6 +648,15 @@ pub struct NewClientBody {
 macro_rules! client_options {
     ($body:expr) => {
         ClientOptions {
+            name: None,
+            redirect_uris: None,
+            post_logout_redirect_uris: None,
+            grant_types: None,
+            scopes: None,
+            roles: None,
+            skip_consent: None,
+            require_mfa: None,
+            id_token_alg: None,
             allow_no_pkce: $body.allow_no_pkce,
             introspect_any: $body.introspect_any,
             require_par: $body.require_par,
@@ -678,6 +692,24 @@ pub struct NewSecret {
 pub struct ClientPatch {
     /// Switch the client off or on.
     pub enabled: Option<bool>,
+    /// Name shown on consent pages.
+    pub name: Option<String>,
+    /// Exact redirect URIs (replaces all).
+    pub redirect_uris: Option<Vec<String>>,
+    /// Exact post-logout redirect URIs (replaces all).
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Grant types (replaces all).
+    pub grant_types: Option<Vec<String>>,
+    /// Scopes (replaces all).
+    pub scopes: Option<Vec<String>>,
+    /// The client's own roles (replaces all).
+    pub roles: Option<Vec<String>>,
+    /// Users are not asked for consent.
+    pub skip_consent: Option<bool>,
+    /// Sign-ins need two factors.
+    pub require_mfa: Option<bool>,
+    /// RS256, ES256 or EdDSA.
+    pub id_token_alg: Option<String>,
     /// May leave PKCE out (confidential clients).
     pub allow_no_pkce: Option<bool>,
     /// A resource server that may introspect any token.
@@ -782,9 +814,21 @@ async fn patch_client(
             .await
             .map_err(problem)?;
     }
+    let options = ClientOptions {
+        name: patch.name,
+        redirect_uris: patch.redirect_uris,
+        post_logout_redirect_uris: patch.post_logout_redirect_uris,
+        grant_types: patch.grant_types,
+        scopes: patch.scopes,
+        roles: patch.roles,
+        skip_consent: patch.skip_consent,
+        require_mfa: patch.require_mfa,
+        id_token_alg: patch.id_token_alg,
+        ..client_options!(patch)
+    };
     let client = state
         .services
-        .update_client(&caller, &id, client_options!(patch))
+        .update_client(&caller, &id, options)
         .await
         .map_err(problem)?;
     Ok(Json(ClientView::from(&client)))

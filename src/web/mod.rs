@@ -174,7 +174,52 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/device/decision", post(pages::device::decide))
         .route("/admin", get(pages::admin::home))
-        .route("/admin/users", get(pages::admin::users));
+        .route("/admin/users", get(pages::admin::users::list))
+        .route(
+            "/admin/users/new",
+            get(pages::admin::users::new_get).post(pages::admin::users::new_post),
+        )
+        .route("/admin/users/{id}", get(pages::admin::users::get))
+        .route(
+            "/admin/users/{id}/{change}",
+            post(pages::admin::users::change),
+        )
+        .route(
+            "/admin/roles",
+            get(pages::admin::catalogue::roles).post(pages::admin::catalogue::add_role),
+        )
+        .route(
+            "/admin/roles/{name}/delete",
+            post(pages::admin::catalogue::delete_role),
+        )
+        .route(
+            "/admin/scopes",
+            get(pages::admin::catalogue::scopes).post(pages::admin::catalogue::add_scope),
+        )
+        .route(
+            "/admin/scopes/{name}/delete",
+            post(pages::admin::catalogue::delete_scope),
+        )
+        .route("/admin/clients", get(pages::admin::clients::list))
+        .route(
+            "/admin/clients/new",
+            get(pages::admin::clients::new_get).post(pages::admin::clients::new_post),
+        )
+        .route(
+            "/admin/clients/{id}",
+            get(pages::admin::clients::get).post(pages::admin::clients::save),
+        )
+        .route(
+            "/admin/clients/{id}/secret",
+            post(pages::admin::clients::rotate_secret),
+        )
+        .route(
+            "/admin/clients/{id}/delete",
+            post(pages::admin::clients::delete),
+        )
+        .route("/admin/keys", get(pages::admin::keys::list))
+        .route("/admin/keys/rotate", post(pages::admin::keys::rotate))
+        .route("/admin/audit", get(pages::admin::audit::list));
     let ops = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -193,8 +238,13 @@ pub fn router(state: AppState) -> Router {
             }
         }),
     );
+    // The reference reads the document above; it serves only its own assets.
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/admin/api/docs").config(
+        utoipa_swagger_ui::Config::from("/admin/api/v1/openapi.json"),
+    );
     let routes = protocol
         .merge(pages)
+        .merge(docs)
         .merge(ops)
         .merge(admin_api)
         .method_not_allowed_fallback(ops::method_not_allowed)

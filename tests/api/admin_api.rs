@@ -323,12 +323,29 @@ async fn clients_have_the_fields_of_the_cli() {
         reqwest::Method::PATCH,
         "/clients/billing",
         Some(&token),
-        Some(json!({ "enabled": false, "introspect_any": true })),
+        Some(json!({
+            "enabled": false, "introspect_any": true, "name": "Billing 2",
+            "scopes": ["openid"], "skip_consent": true, "id_token_alg": "EdDSA",
+        })),
     )
     .await;
     assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
     assert_eq!(patched.body["enabled"], false);
     assert_eq!(patched.body["introspect_any"], true);
+    assert_eq!(patched.body["name"], "Billing 2");
+    assert_eq!(patched.body["scopes"], json!(["openid"]));
+    assert_eq!(patched.body["skip_consent"], true);
+    assert_eq!(patched.body["id_token_alg"], "EdDSA");
+    let unknown_scope = call(
+        &app,
+        reqwest::Method::PATCH,
+        "/clients/billing",
+        Some(&token),
+        Some(json!({ "scopes": ["launch-codes"] })),
+    )
+    .await;
+    assert_eq!(unknown_scope.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown_scope.body["field"], "scopes");
     app.post_form("/introspect", Some(("billing", &secret)), &[("token", "x")])
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_client");

@@ -16,6 +16,7 @@ mod backchannel;
 mod behind_nginx;
 mod browser;
 mod browser_accounts;
+mod browser_admin;
 mod browser_two_factor;
 mod cli;
 mod client_documents;

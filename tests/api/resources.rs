@@ -131,12 +131,48 @@ async fn every_client_must_use_pkce_unless_an_admin_opted_it_out() {
     assert!(ok, "{err}");
     let client: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(client["allow_no_pkce"], true);
+    let (ok, out, err) = app
+        .cli(
+            &[
+                "client",
+                "update",
+                &rp.client_id,
+                "--name",
+                "Renamed app",
+                "--require-mfa",
+                "false",
+                "--json",
+            ],
+            None,
+        )
+        .await;
+    assert!(ok, "{err}");
+    let renamed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(renamed["name"], "Renamed app");
+    assert_eq!(
+        renamed["redirect_uris"], client["redirect_uris"],
+        "others stay"
+    );
+    let (ok, _, err) = app
+        .cli(
+            &[
+                "client",
+                "update",
+                &rp.client_id,
+                "--redirect-uri",
+                "https://*.example/cb",
+            ],
+            None,
+        )
+        .await;
+    assert!(!ok && err.contains("wildcard"), "{err}");
     // The change reaches this node at once (or within the client cache's few seconds).
     app.clock.advance(5);
     let landing = rp::browse(&app, url.as_str(), ALICE, Consent::Approve).await;
     assert!(landing.param("code").is_some(), "opted out: {landing:?}");
     let audit = app.audit(&["--type", "client_updated"]).await;
-    assert_eq!(audit.len(), 1);
+    let outcomes: Vec<&str> = audit.iter().filter_map(|e| e["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["failure", "success", "success"], "newest first");
 
     let (ok, _, err) = app
         .cli(
