@@ -219,27 +219,19 @@ impl Services {
         cursor: Option<&str>,
         limit: usize,
     ) -> ServiceResult<(Vec<User>, Option<String>)> {
-        let needle = search.map(str::to_lowercase).filter(|n| !n.is_empty());
+        let needle = search.unwrap_or_default().trim().to_lowercase();
         let after = cursor.unwrap_or_default();
-        let mut page: Vec<User> = self
-            .list_users()
-            .await?
-            .into_iter()
-            .filter(|u| u.username.as_str() > after)
-            .filter(|u| {
-                needle.as_deref().is_none_or(|n| {
-                    u.username.to_lowercase().contains(n)
-                        || u.email.to_lowercase().contains(n)
-                        || u.name
-                            .as_deref()
-                            .is_some_and(|m| m.to_lowercase().contains(n))
-                })
-            })
-            .take(limit + 1)
-            .collect();
+        let mut page: Vec<User> = {
+            let mut tx = self.db.read().await?;
+            tx.users_page(&needle, after, limit as i64 + 1)
+                .await?
+                .into_iter()
+                .map(|(row, roles)| convert::user(row, roles))
+                .collect()
+        };
         let next = if page.len() > limit {
             page.truncate(limit);
-            page.last().map(|u| u.username.clone())
+            page.last().map(|u| u.username.to_ascii_lowercase())
         } else {
             None
         };

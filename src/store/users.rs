@@ -241,17 +241,51 @@ impl Tx {
             sqlx::query_as("SELECT user_id, role_name FROM user_roles ORDER BY role_name")
                 .fetch_all(self.c())
                 .await?;
-        Ok(users
-            .into_iter()
-            .map(|u| {
-                let roles = pairs
-                    .iter()
-                    .filter(|(id, _)| *id == u.id)
-                    .map(|(_, r)| r.clone())
-                    .collect();
-                (u, roles)
-            })
-            .collect())
+        Ok(users_with_roles(users, pairs))
+    }
+
+    /// Up to `limit` users by normalized username after `after`, whose username, e-mail or
+    /// name contains `needle` (lower case; every user when empty), with their roles.
+    pub async fn users_page(
+        &mut self,
+        needle: &str,
+        after: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<(UserRow, Vec<String>)>> {
+        // The needle is matched literally: LIKE's own wildcards in it are escaped.
+        let pattern = format!(
+            "%{}%",
+            needle
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username_normalized > $1 AND \
+             (username_normalized LIKE $2 ESCAPE '\\' OR email_normalized LIKE $2 ESCAPE '\\' \
+              OR LOWER(COALESCE(name, '')) LIKE $2 ESCAPE '\\') \
+             ORDER BY username_normalized LIMIT $3"
+        );
+        let users: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(pattern)
+            .bind(limit)
+            .fetch_all(self.c())
+            .await?;
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=users.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT user_id, role_name FROM user_roles WHERE user_id IN ({}) ORDER BY role_name",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for user in &users {
+            query = query.bind(&user.id);
+        }
+        let pairs: Vec<(String, String)> = query.fetch_all(self.c()).await?;
+        Ok(users_with_roles(users, pairs))
     }
 
     /// How many users exist.
@@ -462,4 +496,22 @@ async fn insert_roles(
 fn with_roles(rows: Vec<UserWithRole>) -> Option<(UserRow, Vec<String>)> {
     let roles = rows.iter().filter_map(|r| r.role_name.clone()).collect();
     rows.into_iter().next().map(|r| (r.user, roles))
+}
+
+/// Each user with the roles `pairs` (user id, role) give them, in the pairs' order.
+fn users_with_roles(
+    users: Vec<UserRow>,
+    pairs: Vec<(String, String)>,
+) -> Vec<(UserRow, Vec<String>)> {
+    let mut roles: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (user, role) in pairs {
+        roles.entry(user).or_default().push(role);
+    }
+    users
+        .into_iter()
+        .map(|u| {
+            let held = roles.remove(&u.id).unwrap_or_default();
+            (u, held)
+        })
+        .collect()
 }

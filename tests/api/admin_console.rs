@@ -145,6 +145,25 @@ async fn an_admin_lists_searches_and_pages_through_users() {
         .await
         .unwrap();
     assert!(none.contains("No user matches."));
+    let wildcard = app.get("/admin/users?q=%25").await.text().await.unwrap();
+    assert!(
+        wildcard.contains("No user matches."),
+        "% is matched literally"
+    );
+    let by_name = app
+        .get("/admin/users?q=07+EXAM")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(by_name.contains(">user07</a></td>"), "{by_name}");
+    let by_mail = app
+        .get("/admin/users?q=user08%40example")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(by_mail.contains(">user08</a></td>") && !by_mail.contains(">user07</a></td>"));
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::Command;
 
-use crate::children::{Output, Process, start, word_after};
+use crate::children::{Output, Process, try_start, word_after};
 use crate::examples::ExampleStack;
 use crate::helpers::ADMIN_PASSWORD;
 
@@ -159,21 +159,32 @@ pub async fn start_browser(
     );
     // Two rustls backends are compiled in (through different dependencies); pick one.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut command = Command::new(driver);
-    command.arg("--port=0").stderr(Stdio::null());
-    // chromedriver dies with the thread that started it, even when the test run is killed.
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let (process, port) = start(command, "chromedriver", Output::Stdout, |line| {
-        word_after(line, "started successfully on port ")
-            .map(|port| port.trim_end_matches('.').to_string())
-    })
-    .await;
+    // chromedriver picks its own port; now and then the port it picked for IPv4 is taken on
+    // IPv6 and it gives up ("IPv4 port not available"), so it gets a few tries.
+    let mut attempts = 0;
+    let (process, port) = loop {
+        attempts += 1;
+        let mut command = Command::new(driver);
+        command.arg("--port=0").stderr(Stdio::null());
+        // chromedriver dies with the thread that started it, even when the test run is killed.
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let started = try_start(command, "chromedriver", Output::Stdout, |line| {
+            word_after(line, "started successfully on port ")
+                .map(|port| port.trim_end_matches('.').to_string())
+        })
+        .await;
+        match started {
+            Ok(started) => break started,
+            Err(why) if attempts >= 3 => panic!("{why}"),
+            Err(why) => eprintln!("chromedriver failed to start, trying again: {why}"),
+        }
+    };
     let capabilities = serde_json::json!({
         "goog:chromeOptions": {
             "binary": chromium,

@@ -33,11 +33,23 @@ pub struct Process {
 /// read and thrown away so the child never blocks on a full pipe; the other output is
 /// left to the test's own (shown when a test fails).
 pub async fn start<T>(
-    mut command: Command,
+    command: Command,
     name: &str,
     output: Output,
     report: impl Fn(&str) -> Option<T>,
 ) -> (Process, T) {
+    try_start(command, name, output, report)
+        .await
+        .unwrap_or_else(|why| panic!("{why}"))
+}
+
+/// [`start`], with what went wrong as `Err` instead of a panic (for a caller that retries).
+pub async fn try_start<T>(
+    mut command: Command,
+    name: &str,
+    output: Output,
+    report: impl Fn(&str) -> Option<T>,
+) -> Result<(Process, T), String> {
     match output {
         Output::Stdout => command.stdout(Stdio::piped()),
         Output::Stderr => command.stderr(Stdio::piped()).stdout(Stdio::null()),
@@ -45,18 +57,18 @@ pub async fn start<T>(
     let mut child = command
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("{name} did not start: {e}"));
+        .map_err(|e| format!("{name} did not start: {e}"))?;
     let found = match output {
         Output::Stdout => read_report(child.stdout.take(), name, &report).await,
         Output::Stderr => read_report(child.stderr.take(), name, &report).await,
     };
     match found {
-        Ok(value) => (Process { _child: child }, value),
+        Ok(value) => Ok((Process { _child: child }, value)),
         Err(seen) => {
             let status = child.try_wait().ok().flatten();
-            panic!(
+            Err(format!(
                 "{name} did not report its address (exit status {status:?}); it printed:\n{seen}"
-            )
+            ))
         }
     }
 }
