@@ -331,6 +331,56 @@ impl Default for DpopSettings {
     }
 }
 
+/// An upstream OpenID Connect provider people may sign in with (`[[upstream]]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// Appears in URLs (`/upstream/{id}/…`): 1 to 32 lower-case letters, digits or '-'.
+    pub id: String,
+    /// The button text on the login page.
+    pub name: String,
+    /// The upstream's issuer; its discovery document is read from there.
+    pub issuer: String,
+    /// Tessera's client_id at the upstream.
+    pub client_id: String,
+    /// Tessera's client secret at the upstream (prefer `client_secret_file`).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// A file holding the client secret.
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// Scopes asked for (`openid` among them).
+    #[serde(default = "upstream_scopes")]
+    pub scopes: Vec<String>,
+    /// Link a first sign-in to the local account with the same address when both sides have
+    /// it verified.
+    #[serde(default)]
+    pub link_by_verified_email: bool,
+    /// Create a local account on a first sign-in.
+    #[serde(default = "yes")]
+    pub create_users: bool,
+    /// Skip Tessera's own second factor when the upstream's `amr` shows one.
+    #[serde(default)]
+    pub trust_upstream_mfa: bool,
+    /// The upstream claim whose values map to local roles.
+    #[serde(default)]
+    pub roles_claim: Option<String>,
+    /// Upstream claim value → local role.
+    #[serde(default)]
+    pub role_map: std::collections::BTreeMap<String, String>,
+    /// Roles of every account created through this upstream.
+    #[serde(default)]
+    pub default_roles: Vec<String>,
+}
+
+fn upstream_scopes() -> Vec<String> {
+    ["openid", "profile", "email"].map(String::from).to_vec()
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// The Device Authorization Grant (RFC 8628).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -479,6 +529,9 @@ pub struct Settings {
     pub open_resources: Vec<String>,
     /// How long a request may take before it is answered 503, in seconds.
     pub request_timeout_secs: u64,
+    /// How long a call Tessera makes elsewhere may take (a client's keys or metadata
+    /// document, an upstream provider), in seconds.
+    pub outbound_timeout_secs: u64,
     /// Address of the separate Prometheus listener serving `/metrics` (e.g. `127.0.0.1:9464`);
     /// unset opens no extra port.
     pub metrics_listen: Option<String>,
@@ -511,6 +564,8 @@ pub struct Settings {
     pub backchannel: BackchannelSettings,
     /// The device authorization grant.
     pub device: DeviceSettings,
+    /// Upstream OpenID Connect providers (`[[upstream]]` tables; file only).
+    pub upstream: Vec<UpstreamSettings>,
 }
 
 impl Default for Settings {
@@ -535,6 +590,7 @@ impl Default for Settings {
             client_metadata_documents: Switch::On,
             open_resources: Vec::new(),
             request_timeout_secs: 30,
+            outbound_timeout_secs: 5,
             log_access: true,
             metrics_listen: None,
             header_read_timeout_secs: 30,
@@ -549,6 +605,7 @@ impl Default for Settings {
             dpop: DpopSettings::default(),
             backchannel: BackchannelSettings::default(),
             device: DeviceSettings::default(),
+            upstream: Vec::new(),
         }
     }
 }
@@ -832,6 +889,9 @@ impl Settings {
             ));
         }
         positive("audit.retention_days", self.audit.retention_days)?;
+        if self.outbound_timeout_secs == 0 {
+            return Err(invalid("outbound_timeout_secs", "must be at least 1"));
+        }
         if self.request_timeout_secs == 0 {
             return Err(invalid("request_timeout_secs", "must be at least 1"));
         }
@@ -1034,6 +1094,11 @@ impl Config {
         if settings.admin_password.is_some() {
             settings.admin_password = Some("[redacted]".into());
         }
+        for upstream in &mut settings.upstream {
+            if upstream.client_secret.is_some() {
+                upstream.client_secret = Some("[redacted]".into());
+            }
+        }
         settings.mail.smtp_url = settings.mail.smtp_url.as_deref().map(redact_url_password);
         settings.database_url = redact_url_password(&settings.database_url);
         toml_string(&settings)
@@ -1047,25 +1112,53 @@ fn toml_string(settings: &Settings) -> String {
     }
 }
 
-/// A small TOML printer for the flat-plus-sections shape of [`Settings`].
+/// A small TOML printer for the shape of [`Settings`]: flat keys, `[sections]`, and arrays
+/// of tables (`[[upstream]]`).
 fn json_to_toml(value: &serde_json::Value) -> String {
+    use serde_json::Value;
     let mut top = String::new();
     let mut sections = String::new();
+    let table = |out: &mut String, inner: &serde_json::Map<String, Value>| {
+        for (k, v) in inner {
+            if !v.is_null() {
+                out.push_str(&format!("{k} = {}\n", inline(v)));
+            }
+        }
+    };
     if let Some(map) = value.as_object() {
         for (key, v) in map {
             match v {
-                serde_json::Value::Object(inner) => {
+                Value::Object(inner) => {
                     sections.push_str(&format!("\n[{key}]\n"));
-                    for (k, v) in inner {
-                        sections.push_str(&format!("{k} = {v}\n"));
+                    table(&mut sections, inner);
+                }
+                Value::Array(items) if !items.is_empty() && items.iter().all(Value::is_object) => {
+                    for item in items.iter().filter_map(Value::as_object) {
+                        sections.push_str(&format!("\n[[{key}]]\n"));
+                        table(&mut sections, item);
                     }
                 }
-                serde_json::Value::Null => top.push_str(&format!("# {key} is not set\n")),
-                other => top.push_str(&format!("{key} = {other}\n")),
+                Value::Null => top.push_str(&format!("# {key} is not set\n")),
+                other => top.push_str(&format!("{key} = {}\n", inline(other))),
             }
         }
     }
     top + &sections
+}
+
+/// A value as TOML on one line: JSON's strings, numbers, booleans and arrays are TOML's
+/// too; an object becomes an inline table.
+fn inline(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => {
+            let pairs: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{} = {}", serde_json::Value::from(k.as_str()), inline(v)))
+                .collect();
+            format!("{{ {} }}", pairs.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A URL with its password replaced, for logs and printed settings.

@@ -19,7 +19,8 @@
 //! - [`mail`]: sends the queued mail over SMTP or into `.eml` files (the only lettre user).
 //! - [`backchannel`]: delivers queued logout tokens to clients (the server's HTTP client).
 //! - [`delivery`]: the worker loop both outbox senders share.
-//! - [`outbound`]: bounded requests to addresses clients gave (their `jwks_uri`).
+//! - [`outbound`]: bounded requests to addresses clients gave (their `jwks_uri`) and to
+//!   upstream providers.
 //! - [`web`]: axum handlers that adapt HTTP to the modules above.
 //! - [`error`]: how errors render: HTML pages, problem documents (RFC 9457).
 

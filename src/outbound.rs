@@ -144,7 +144,7 @@ impl Outbound {
             // A literal address is never resolved, so it is checked here.
             Self::check_public(url)?;
         }
-        let mut response = self
+        let response = self
             .client(public_only)
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
@@ -155,25 +155,63 @@ impl Outbound {
         if !status.is_success() {
             return Err(format!("{url} answered {status}"));
         }
-        if response
-            .content_length()
-            .is_some_and(|length| length > max_bytes as u64)
-        {
-            return Err(format!("{url} is larger than {max_bytes} bytes"));
-        }
         let max_age = max_age(response.headers());
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| format!("{url} could not be read: {e}"))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > max_bytes {
-                return Err(format!("{url} is larger than {max_bytes} bytes"));
-            }
-        }
-        let body = serde_json::from_slice(&body).map_err(|_| format!("{url} is not JSON"))?;
+        let body = read_json(response, url, max_bytes).await?;
         Ok(Fetched { body, max_age })
     }
+
+    /// POSTs a form to `url` (with HTTP Basic client credentials when given, RFC 6749
+    /// §2.3.1) and reads the JSON answer of at most `max_bytes`, an error answer included,
+    /// with its status.
+    pub async fn post_form_for_json(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+        max_bytes: usize,
+    ) -> Result<(u16, Value), String> {
+        let mut request = self
+            .any
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form);
+        if let Some((id, secret)) = basic {
+            // Both parts are form-urlencoded before they are joined (RFC 6749 §2.3.1).
+            let encode =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            request = request.basic_auth(encode(id), Some(encode(secret)));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("{url} could not be reached: {e}"))?;
+        let status = response.status().as_u16();
+        Ok((status, read_json(response, url, max_bytes).await?))
+    }
+}
+
+/// The JSON body of `response`, refused beyond `max_bytes`.
+async fn read_json(
+    mut response: reqwest::Response,
+    url: &str,
+    max_bytes: usize,
+) -> Result<Value, String> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > max_bytes as u64)
+    {
+        return Err(format!("{url} is larger than {max_bytes} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("{url} could not be read: {e}"))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > max_bytes {
+            return Err(format!("{url} is larger than {max_bytes} bytes"));
+        }
+    }
+    serde_json::from_slice(&body).map_err(|_| format!("{url} did not answer JSON"))
 }

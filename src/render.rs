@@ -40,6 +40,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../templates/admin_user_new.html"),
     ),
     (
+        "account_providers.html",
+        include_str!("../templates/account_providers.html"),
+    ),
+    (
         "admin_catalogue.html",
         include_str!("../templates/admin_catalogue.html"),
     ),

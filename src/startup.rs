@@ -42,6 +42,53 @@ pub async fn open_services(config: Config, clock: SharedClock) -> anyhow::Result
     Services::new(db, clock, keys, passwords, Arc::new(config))
 }
 
+/// Writes the configuration file's `[[upstream]]` providers to the database (and removes
+/// those it no longer names), reading each `client_secret_file`.
+pub async fn sync_upstreams(services: &Services) -> anyhow::Result<()> {
+    let mut specs: Vec<crate::services::upstreams::UpstreamSpec> = Vec::new();
+    for u in &services.config().settings.upstream {
+        if specs.iter().any(|s| s.id == u.id) {
+            anyhow::bail!("[[upstream]] '{}' appears twice in the configuration", u.id);
+        }
+        let client_secret = match (&u.client_secret, &u.client_secret_file) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "[[upstream]] '{}': give client_secret or client_secret_file, not both",
+                u.id
+            ),
+            (Some(secret), None) => Some(secret.clone()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "[[upstream]] '{}': cannot read client_secret_file {}: {e}",
+                            u.id,
+                            path.display()
+                        )
+                    })?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        specs.push(crate::services::upstreams::UpstreamSpec {
+            id: u.id.clone(),
+            name: u.name.clone(),
+            issuer: u.issuer.clone(),
+            client_id: u.client_id.clone(),
+            client_secret,
+            scopes: u.scopes.clone(),
+            link_by_verified_email: u.link_by_verified_email,
+            create_users: u.create_users,
+            trust_upstream_mfa: u.trust_upstream_mfa,
+            roles_claim: u.roles_claim.clone(),
+            role_map: u.role_map.clone(),
+            default_roles: u.default_roles.clone(),
+        });
+    }
+    services.sync_file_upstreams(specs).await?;
+    Ok(())
+}
+
 /// A server ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -95,6 +142,7 @@ impl Application {
             discovery: Arc::from(discovery),
         };
         crate::cli::bootstrap::first_start(&state.services).await?;
+        sync_upstreams(&state.services).await?;
         for client in state.services.list_clients().await? {
             if !client.requires_pkce() {
                 tracing::warn!(client_id = %client.id, "INSECURE CLIENT: allowed to leave PKCE out (allow_no_pkce); RFC 9700 asks PKCE of every client");

@@ -30,6 +30,14 @@ pub enum PasswordError {
     Busy,
 }
 
+/// What an account without a password stores in place of a hash: no password verifies.
+pub const NO_PASSWORD: &str = "!";
+
+/// Whether a stored hash is a password's (not [`NO_PASSWORD`]).
+pub fn is_set(stored: &str) -> bool {
+    stored.starts_with('$')
+}
+
 /// The outcome of a verification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verified {
@@ -115,6 +123,9 @@ impl PasswordHasher {
         if password.chars().count() > MAX_LENGTH {
             return Verified::No;
         }
+        // An account without a password (one made through an upstream provider) is checked
+        // against the dummy hash like an unknown one: the same work, the same answer.
+        let stored = stored.filter(|hash| is_set(hash));
         let is_real = stored.is_some();
         let stored = stored.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
         let params = self.params.clone();

@@ -41,6 +41,19 @@ pub struct Authentication {
 pub const ACR_PASSWORD: &str = "urn:tessera:acr:pwd";
 /// `acr` after a password and a second factor.
 pub const ACR_MFA: &str = "urn:tessera:acr:mfa";
+/// `acr` after a sign-in at an upstream provider.
+pub const ACR_UPSTREAM: &str = "urn:tessera:acr:upstream";
+
+/// RFC 8176's registered `amr` values: only these reach sessions and tokens.
+const AMR_VALUES: [&str; 21] = [
+    "face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin", "pop", "pwd", "rba",
+    "retina", "sc", "sms", "swk", "tel", "user", "vbm", "wia",
+];
+
+/// The registered `amr` value `word` is, if it is one.
+pub fn amr_value(word: &str) -> Option<&'static str> {
+    AMR_VALUES.iter().find(|known| **known == word).copied()
+}
 
 impl Authentication {
     /// A complete sign-in with a password alone.
@@ -60,12 +73,40 @@ impl Authentication {
         }
     }
 
-    /// A complete sign-in with a password and a one-time code (RFC 8176 `otp`, `mfa`).
-    pub fn two_factor() -> Authentication {
+    /// A complete sign-in with a first factor (`first`: its `amr`, as the half-signed-in
+    /// session recorded it) and a one-time code (RFC 8176 `otp`, `mfa`).
+    pub fn two_factor_after(first: &str) -> Authentication {
+        let mut amr: Vec<&'static str> = first
+            .split_whitespace()
+            .filter_map(amr_value)
+            .filter(|v| !matches!(*v, "otp" | "mfa"))
+            .collect();
+        if amr.is_empty() {
+            amr.push("pwd");
+        }
+        amr.extend(["otp", "mfa"]);
         Authentication {
-            amr: vec!["pwd", "otp", "mfa"],
+            amr,
             acr: ACR_MFA,
             stage: Stage::Complete,
+        }
+    }
+
+    /// A sign-in at an upstream provider, with the `amr` it reported. Its own second factor
+    /// counts (`acr` mfa) when `mfa_trusted`; a second factor of Tessera's may still be due.
+    pub fn upstream(
+        amr: Vec<&'static str>,
+        mfa_trusted: bool,
+        second_factor_due: bool,
+    ) -> Authentication {
+        Authentication {
+            amr,
+            acr: if mfa_trusted { ACR_MFA } else { ACR_UPSTREAM },
+            stage: if second_factor_due {
+                Stage::SecondFactor
+            } else {
+                Stage::Complete
+            },
         }
     }
 }

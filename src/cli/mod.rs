@@ -15,6 +15,7 @@ pub mod bootstrap;
 mod clients;
 mod keys;
 mod scopes;
+mod upstreams;
 mod users;
 
 use std::path::PathBuf;
@@ -67,6 +68,9 @@ pub enum Command {
     /// Manage the scope catalogue (built-in and custom scopes).
     #[command(subcommand)]
     Scope(scopes::ScopeCommand),
+    /// Manage upstream OpenID Connect providers people may sign in with.
+    #[command(subcommand)]
+    Upstream(upstreams::UpstreamCommand),
     /// Read the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -138,6 +142,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 Command::Client(command) => clients::run(command, &services).await,
                 Command::Keys(command) => keys::run(command, &services).await,
                 Command::Scope(command) => scopes::run(command, &services).await,
+                Command::Upstream(command) => upstreams::run(command, &services).await,
                 Command::Audit(command) => audit::run(command, &services).await,
                 Command::Db(DbCommand::Backup { path }) => {
                     services.back_up(&path).await.map_err(anyhow::Error::from)?;

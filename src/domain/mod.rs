@@ -9,6 +9,7 @@ mod role;
 mod scope;
 mod session;
 mod signing_alg;
+mod upstream;
 mod user;
 mod username;
 
@@ -21,5 +22,6 @@ pub use role::RoleName;
 pub use scope::{Scope, ScopeSet};
 pub use session::Session;
 pub use signing_alg::SigningAlg;
+pub use upstream::{Upstream, UpstreamSource, parse_upstream_id};
 pub use user::User;
 pub use username::Username;

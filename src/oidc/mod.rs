@@ -23,6 +23,7 @@ pub mod pkce;
 pub mod provider;
 pub mod scopes;
 pub mod tokens;
+pub mod upstream;
 
 pub use error::{ErrorCode, OAuthError};
 pub use provider::Provider;

@@ -164,6 +164,14 @@ pub enum EventType {
     RecoveryCodeUsed,
     /// The owner disowned a sign-in through "This wasn't me".
     SignInDisowned,
+    /// An upstream provider was added (or changed by the configuration file).
+    UpstreamSaved,
+    /// An upstream provider was removed.
+    UpstreamRemoved,
+    /// An upstream identity was linked to an account.
+    IdentityLinked,
+    /// An upstream identity was unlinked from an account.
+    IdentityUnlinked,
 }
 
 impl EventType {
@@ -216,6 +224,10 @@ impl EventType {
             EventType::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             EventType::RecoveryCodeUsed => "recovery_code_used",
             EventType::SignInDisowned => "sign_in_disowned",
+            EventType::UpstreamSaved => "upstream_saved",
+            EventType::UpstreamRemoved => "upstream_removed",
+            EventType::IdentityLinked => "identity_linked",
+            EventType::IdentityUnlinked => "identity_unlinked",
         }
     }
 }

@@ -53,14 +53,14 @@ impl Services {
             }
             (None, Some(uri)) => {
                 let (keys, fetched_at) = self
-                    .published_keys(uri.as_str(), client.self_registered, false)
+                    .client_published_keys(uri.as_str(), client.self_registered, false)
                     .await?;
                 match signed_by(assertion, &keys) {
                     Some(v) => Some(v),
                     // The client may have rotated its keys since they were fetched.
                     None if fetched_at < self.now() - JWKS_REFETCH_SECS => {
                         let (keys, _) = self
-                            .published_keys(uri.as_str(), client.self_registered, true)
+                            .client_published_keys(uri.as_str(), client.self_registered, true)
                             .await?;
                         signed_by(assertion, &keys)
                     }
@@ -94,40 +94,54 @@ impl Services {
         Ok(())
     }
 
-    /// The keys published at `uri`, from the cache unless `refresh` or stale.
-    async fn published_keys(
+    /// The keys published at `uri` (a client's or an upstream provider's), from the cache
+    /// unless `refresh` or stale; with `public_only`, fetched only from public addresses.
+    pub(crate) async fn published_keys(
         &self,
         uri: &str,
-        self_registered: bool,
+        public_only: bool,
         refresh: bool,
-    ) -> Result<FetchedKeys, OAuthError> {
+    ) -> Result<FetchedKeys, String> {
         let now = self.now();
         if !refresh && let Some(cached) = self.client_keys.get(uri, now) {
             return Ok(cached);
         }
-        // Keys an administrator registered may live beside Tessera; a stranger's may not.
-        let public_only = self_registered;
         let jwks = self
             .outbound
             .get_json(uri, MAX_JWKS_BYTES, public_only)
-            .await
-            .map(|fetched| fetched.body)
-            .map_err(|e| {
-                tracing::warn!(jwks_uri = %uri, error = %e, "client keys could not be fetched");
-                refused(format!(
-                    "client assertion refused: the client's jwks_uri failed ({e})"
-                ))
-            })?;
+            .await?
+            .body;
         let fetched = (Arc::new(keys_of(&jwks)), now);
         self.client_keys
             .insert(uri.to_string(), fetched.clone(), now + JWKS_CACHE_SECS, now);
         Ok(fetched)
     }
+
+    /// A client's published keys; a failure to fetch them refuses the assertion.
+    async fn client_published_keys(
+        &self,
+        uri: &str,
+        self_registered: bool,
+        refresh: bool,
+    ) -> Result<FetchedKeys, OAuthError> {
+        // Keys an administrator registered may live beside Tessera; a stranger's may not.
+        self.published_keys(uri, self_registered, refresh)
+            .await
+            .map_err(|e| {
+                tracing::warn!(jwks_uri = %uri, error = %e, "client keys could not be fetched");
+                refused(format!(
+                    "client assertion refused: the client's jwks_uri failed ({e})"
+                ))
+            })
+    }
 }
 
 /// The claims of `assertion` if one of `keys` (the one its `kid` names, or any when it names
 /// none) verifies it.
-fn signed_by(assertion: &str, keys: &[Map<String, Value>]) -> Option<Map<String, Value>> {
+pub(crate) fn signed_by(
+    assertion: &str,
+    keys: &[Map<String, Value>],
+) -> Option<Map<String, Value>> {
     let kid = foreign::header_kid(assertion);
     keys.iter()
         .filter(|k| match &kid {

@@ -36,6 +36,8 @@ pub mod self_service;
 pub mod sessions;
 pub mod sign_in;
 pub mod tokens;
+pub mod upstream_sign_in;
+pub mod upstreams;
 
 use std::sync::Arc;
 
@@ -83,14 +85,13 @@ pub struct Services {
     document_failures: Arc<ExpiringCache<String, String>>,
     /// Metadata document fetches under way at once on this node.
     document_fetches: Arc<tokio::sync::Semaphore>,
+    /// Upstream providers' discovery documents, by issuer.
+    upstream_metadata: upstream_sign_in::MetadataCache,
 }
 
 /// Metadata documents fetched at once per node; more requests naming new documents are told
 /// to come back later.
 const DOCUMENT_FETCHES: usize = 8;
-
-/// How long a fetch from an address a client gave may take.
-const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long a node trusts a client it read, so that a change made elsewhere takes effect
 /// on every node within five seconds (the clock counts whole seconds).
@@ -114,10 +115,13 @@ impl Services {
             tokens: config.settings.tokens.clone(),
         };
         Ok(Services {
-            outbound: crate::outbound::Outbound::new(OUTBOUND_TIMEOUT)?,
+            outbound: crate::outbound::Outbound::new(std::time::Duration::from_secs(
+                config.settings.outbound_timeout_secs,
+            ))?,
             client_keys: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
             document_failures: Arc::new(ExpiringCache::new(CACHE_CAPACITY)),
             document_fetches: Arc::new(tokio::sync::Semaphore::new(DOCUMENT_FETCHES)),
+            upstream_metadata: Arc::new(ExpiringCache::new(64)),
             sessions: SessionPolicy::new(config.settings.session.clone()),
             policy: PasswordPolicy {
                 min_length: config.settings.password.min_length,

@@ -367,12 +367,13 @@ impl Services {
                 caller,
                 user,
                 Completion {
-                    auth: Authentication::two_factor(),
+                    auth: Authentication::two_factor_after(&current.session.amr),
                     remember: current.session.remember != 0,
                     previous_cookie: attempt.cookie,
                     interaction: attempt.interaction,
                     rehash: None,
                     device_cookie: attempt.device_cookie,
+                    upstream: None,
                 },
             )
             .await?)
@@ -400,12 +401,13 @@ impl Services {
                 caller,
                 current.user,
                 Completion {
-                    auth: Authentication::two_factor(),
+                    auth: Authentication::two_factor_after(&current.session.amr),
                     remember: current.session.remember != 0,
                     previous_cookie: attempt.cookie,
                     interaction: attempt.interaction,
                     rehash: None,
                     device_cookie: attempt.device_cookie,
+                    upstream: None,
                 },
             )
             .await?;

@@ -50,6 +50,8 @@ pub struct Completion {
     pub rehash: Option<String>,
     /// The browser's device cookie.
     pub device_cookie: Option<String>,
+    /// The upstream provider the user signed in at, if any (for the audit log).
+    pub upstream: Option<String>,
 }
 
 /// Where the browser goes after signing in.
@@ -188,6 +190,7 @@ impl Services {
                     interaction: attempt.interaction,
                     rehash,
                     device_cookie: attempt.device_cookie,
+                    upstream: None,
                 },
             )
             .await?;
@@ -244,6 +247,7 @@ impl Services {
             interaction,
             rehash,
             device_cookie,
+            upstream,
         } = completion;
         let previous = self.find_session(previous_cookie.as_deref()).await?;
         let now = self.now();
@@ -275,7 +279,9 @@ impl Services {
                 &caller,
                 Event::success(EventType::FirstFactorPassed)
                     .user(&user.id, &user.username)
-                    .details(json!({ "amr": auth.amr, "sid": session.new.row.id })),
+                    .details(
+                        json!({ "amr": auth.amr, "sid": session.new.row.id, "upstream": upstream }),
+                    ),
                 now,
             )
             .await?;
@@ -311,6 +317,7 @@ impl Services {
                     "remember": remember,
                     "sid": session.new.row.id,
                     "new_device": new_device,
+                    "upstream": upstream,
                 })),
             now,
         )

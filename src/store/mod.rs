@@ -20,6 +20,7 @@ mod scopes;
 mod second_factor;
 mod seen_jwts;
 mod sessions;
+mod upstreams;
 mod users;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use refresh_tokens::{RefreshRow, RotateOutcome};
 pub use scopes::ScopeRow;
 pub use second_factor::TotpRow;
 pub use sessions::{NewSession, SessionRow};
+pub use upstreams::{LinkedIdentityRow, UpstreamRow};
 pub use users::{NewUser, RoleRow, UserRow};
 
 use crate::config::DatabaseSettings;

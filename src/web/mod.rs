@@ -173,6 +173,11 @@ pub fn router(state: AppState) -> Router {
             get(pages::device::get).post(pages::device::post),
         )
         .route("/device/decision", post(pages::device::decide))
+        .route("/upstream/{id}/start", get(pages::upstream::start))
+        .route("/upstream/{id}/callback", get(pages::upstream::callback))
+        .route("/account/providers", get(pages::upstream::providers))
+        .route("/account/providers/link", post(pages::upstream::link))
+        .route("/account/providers/unlink", post(pages::upstream::unlink))
         .route("/admin", get(pages::admin::home))
         .route("/admin/users", get(pages::admin::users::list))
         .route(

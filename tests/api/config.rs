@@ -307,3 +307,47 @@ fn configuration_errors_name_the_key_or_variable_in_words_and_suggest_the_closes
         .to_string();
     assert!(err.contains("open, invite, closed"), "{err}");
 }
+
+#[test]
+fn upstream_providers_are_read_from_the_file_and_their_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tessera.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[upstream]]
+id = "corp"
+name = "Sign in with Corp"
+issuer = "https://id.corp.example"
+client_id = "tessera"
+client_secret = "corp-secret-value"
+scopes = ["openid", "profile", "email"]
+link_by_verified_email = false
+create_users = true
+roles_claim = "groups"
+role_map = { "corp-admins" = "admin", "staff" = "user" }
+default_roles = ["user"]
+"#,
+    )
+    .unwrap();
+    let settings = Settings::load(Some(&path), env(&[])).unwrap();
+    let corp = &settings.upstream[0];
+    assert_eq!(corp.role_map["corp-admins"], "admin");
+    assert!(corp.create_users && !corp.trust_upstream_mfa);
+    let printed = settings.validate().unwrap().redacted_toml();
+    assert!(!printed.contains("corp-secret-value"), "{printed}");
+    assert!(
+        printed.contains("[[upstream]]") && printed.contains("Sign in with Corp"),
+        "{printed}"
+    );
+
+    std::fs::write(
+        &path,
+        "[[upstream]]\nid = \"corp\"\nname = \"Corp\"\nisuer = \"x\"\n",
+    )
+    .unwrap();
+    let err = Settings::load(Some(&path), env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("isuer"), "{err}");
+}

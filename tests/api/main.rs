@@ -2,6 +2,7 @@
 //! Runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod children;
+mod fake_op;
 mod helpers;
 mod rp;
 mod shared_keys;
@@ -45,3 +46,5 @@ mod session_safety;
 mod slow_clients;
 mod tokens;
 mod two_factor;
+mod upstream_sign_in;
+mod upstreams;

@@ -54,7 +54,10 @@ async fn text(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
 
 /// Sets up TOTP from the account page of the signed-in `client`; returns the secret, the
 /// recovery codes and the code that confirmed the set-up.
-async fn enrol(app: &TestApp, client: &reqwest::Client) -> (String, Vec<String>, String) {
+pub(crate) async fn enrol(
+    app: &TestApp,
+    client: &reqwest::Client,
+) -> (String, Vec<String>, String) {
     let page = text(app, client, "/account/security").await;
     assert!(page.contains("<svg"), "a QR code drawn by Tessera");
     let secret = between(&page, "id=\"totp-secret\">", "<").to_string();

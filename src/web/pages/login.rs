@@ -72,7 +72,27 @@ async fn interaction_context(
     })
 }
 
-fn render(
+/// The prefix of a `login_hint` that names an upstream provider to go straight to.
+const UPSTREAM_HINT: &str = "upstream:";
+
+/// A button for each upstream provider, carrying the parked request along.
+async fn upstream_buttons(
+    state: &AppState,
+    interaction: Option<&str>,
+) -> Result<Vec<serde_json::Value>, AppError> {
+    let query = interaction
+        .map(|i| format!("?interaction={}", crate::web::urlencode(i)))
+        .unwrap_or_default();
+    Ok(state
+        .services
+        .sign_in_upstreams()
+        .await?
+        .into_iter()
+        .map(|u| json!({ "id": u.id, "name": u.name, "href": format!("/upstream/{}/start{query}", u.id) }))
+        .collect())
+}
+
+async fn render(
     state: &AppState,
     jar: CookieJar,
     status: StatusCode,
@@ -81,6 +101,7 @@ fn render(
     username: Option<String>,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
+    let upstreams = upstream_buttons(state, interaction).await?;
     let (jar, csrf_token) = csrf::token(jar, &state.csrf);
     let page = super::page(
         state,
@@ -93,6 +114,7 @@ fn render(
             "error": error,
             "remember_me_days": state.config.settings.session.remember_me_days,
             "registration_open": state.services.registration_mode() != RegistrationMode::Closed,
+            "upstreams": upstreams,
         }),
     )?;
     Ok((status, jar, page).into_response())
@@ -113,6 +135,23 @@ pub async fn get(
         return Err(crate::web::outcome::expired());
     }
     let (client_name, hint) = interaction_context(&state, interaction).await?;
+    // `login_hint=upstream:ID` goes straight to that provider, when there is one of that id.
+    if let (Some(i), Some(id)) = (
+        interaction,
+        hint.as_deref().and_then(|h| h.strip_prefix(UPSTREAM_HINT)),
+    ) && state
+        .services
+        .sign_in_upstreams()
+        .await?
+        .iter()
+        .any(|u| u.id == id)
+    {
+        let to = format!(
+            "/upstream/{id}/start?interaction={}",
+            crate::web::urlencode(i)
+        );
+        return Ok(Redirect::to(&to).into_response());
+    }
     render(
         &state,
         jar,
@@ -122,6 +161,7 @@ pub async fn get(
         hint,
         None,
     )
+    .await
 }
 
 /// The form again after a refused sign-in, with the username typed and `error`.
@@ -148,6 +188,7 @@ async fn form_again(
         Some(typed),
         Some(error),
     )
+    .await
 }
 
 /// Checks the credentials and starts a session.

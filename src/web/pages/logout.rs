@@ -35,17 +35,37 @@ pub async fn post(
     jar: CookieJar,
     CheckedForm(_): CheckedForm,
 ) -> Result<Response, AppError> {
+    let mut upstreams = Vec::new();
     if let Some(current) = session::current(&state, &jar).await? {
         state
             .services
             .sign_out(&caller, &current, SignOutBy::User, None)
             .await?;
+        // Signing out here ends only Tessera's session; the providers linked to the account
+        // that offer RP-Initiated Logout get a link to sign out there too.
+        for (id, _) in state.services.linked_identities(&current.user_id).await? {
+            if let Some(href) = state.services.upstream_end_session(&id).await {
+                let name = state
+                    .services
+                    .list_upstreams()
+                    .await?
+                    .into_iter()
+                    .find(|u| u.id == id)
+                    .map(|u| u.name)
+                    .unwrap_or(id);
+                upstreams.push(json!({ "href": href, "name": name }));
+            }
+        }
     }
     let jar = session::clear(&state, jar);
     let page = super::page(
         &state,
         "signed_out.html",
-        json!({ "message": "You have signed out of Tessera.", "link": { "href": "/login", "text": "Sign in again" } }),
+        json!({
+            "message": "You have signed out of Tessera.",
+            "link": { "href": "/login", "text": "Sign in again" },
+            "upstreams": upstreams,
+        }),
     )?;
     Ok((jar, page).into_response())
 }

@@ -12,6 +12,7 @@ pub mod register;
 pub mod second_factor;
 pub mod security;
 pub mod self_service;
+pub mod upstream;
 
 pub use super::html::page;
 
