@@ -35,6 +35,9 @@ pub struct Authentication {
     pub acr: &'static str,
     /// Whether the sign-in is complete or waits for another step.
     pub stage: Stage,
+    /// When the user authenticated, if before the sign-in completes here (an upstream
+    /// provider's `auth_time`); `None` for now.
+    pub at: Option<i64>,
 }
 
 /// `acr` after a password alone.
@@ -62,6 +65,7 @@ impl Authentication {
             amr: vec!["pwd"],
             acr: ACR_PASSWORD,
             stage: Stage::Complete,
+            at: None,
         }
     }
 
@@ -81,24 +85,32 @@ impl Authentication {
             .filter_map(amr_value)
             .filter(|v| !matches!(*v, "otp" | "mfa"))
             .collect();
-        if amr.is_empty() {
-            amr.push("pwd");
-        }
         amr.extend(["otp", "mfa"]);
         Authentication {
             amr,
             acr: ACR_MFA,
             stage: Stage::Complete,
+            at: None,
         }
     }
 
-    /// A sign-in at an upstream provider, with the `amr` it reported. Its own second factor
-    /// counts (`acr` mfa) when `mfa_trusted`; a second factor of Tessera's may still be due.
+    /// A sign-in at an upstream provider at `at` (its `auth_time`), with the `amr` it
+    /// reported. Its own second factor counts (`acr` mfa) when `mfa_trusted`; otherwise its
+    /// `mfa` and `otp` are dropped, so no client reads an assurance Tessera did not accept.
+    /// A second factor of Tessera's may still be due.
     pub fn upstream(
         amr: Vec<&'static str>,
         mfa_trusted: bool,
         second_factor_due: bool,
+        at: Option<i64>,
     ) -> Authentication {
+        let amr = if mfa_trusted {
+            amr
+        } else {
+            amr.into_iter()
+                .filter(|v| !matches!(*v, "mfa" | "otp"))
+                .collect()
+        };
         Authentication {
             amr,
             acr: if mfa_trusted { ACR_MFA } else { ACR_UPSTREAM },
@@ -107,6 +119,7 @@ impl Authentication {
             } else {
                 Stage::Complete
             },
+            at,
         }
     }
 }
@@ -160,7 +173,7 @@ impl SessionPolicy {
         let row = SessionRow {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user_id.to_string(),
-            auth_time: now,
+            auth_time: auth.at.map_or(now, |at| at.min(now)),
             amr: auth.amr.join(" "),
             acr: auth.acr.to_string(),
             stage: auth.stage.as_str().to_string(),

@@ -83,6 +83,10 @@ pub struct AuthorizationRequest<'a> {
     pub nonce: &'a str,
     /// The PKCE verifier (its S256 challenge is sent).
     pub verifier: &'a str,
+    /// The client asked for a fresh sign-in (`prompt=login`): the upstream is asked too.
+    pub prompt_login: bool,
+    /// The client's `max_age`, passed on.
+    pub max_age: Option<i64>,
 }
 
 impl AuthorizationRequest<'_> {
@@ -101,6 +105,13 @@ impl AuthorizationRequest<'_> {
             .append_pair("code_challenge_method", "S256")
             // A SameSite=Lax cookie is not sent with a cross-site form_post: query it is.
             .append_pair("response_mode", "query");
+        if self.prompt_login {
+            url.query_pairs_mut().append_pair("prompt", "login");
+        }
+        if let Some(max_age) = self.max_age {
+            url.query_pairs_mut()
+                .append_pair("max_age", &max_age.to_string());
+        }
         Ok(url.into())
     }
 }
@@ -116,6 +127,10 @@ pub struct Expected<'a> {
     pub nonce: &'a str,
     /// Now, Unix seconds.
     pub now: i64,
+    /// `max_age` sent: `auth_time` must be present and no older.
+    pub max_age: Option<i64>,
+    /// `prompt=login` sent at this time: `auth_time` must be present and no earlier.
+    pub login_since: Option<i64>,
 }
 
 /// Who the upstream says signed in.
@@ -137,6 +152,8 @@ pub struct UpstreamIdentity {
     pub amr: Vec<&'static str>,
     /// The values of the mapped roles claim.
     pub groups: Vec<String>,
+    /// When the user authenticated at the upstream (`auth_time`), when it says.
+    pub auth_time: Option<i64>,
 }
 
 impl UpstreamIdentity {
@@ -155,7 +172,8 @@ fn text(claims: &Map<String, Value>, name: &str) -> Option<String> {
         .map(|s| s.chars().take(256).collect())
 }
 
-/// A claim's strings: an array of strings, or one string (space-separated values).
+/// A claim's strings: an array of strings, or one string as one value (never split: a
+/// user-editable string must not smuggle in a second value).
 fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::Array(items)) => items
@@ -163,7 +181,7 @@ fn strings(value: Option<&Value>) -> Vec<String> {
             .filter_map(Value::as_str)
             .map(str::to_string)
             .collect(),
-        Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
 }
@@ -202,6 +220,17 @@ pub fn check_id_token(
     if !crate::auth::secret::constant_time_eq(nonce, expected.nonce) {
         return Err("the ID token does not carry this sign-in's nonce".into());
     }
+    let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+    if let Some(max_age) = expected.max_age
+        && auth_time.is_none_or(|at| expected.now - at > max_age + LEEWAY_SECS)
+    {
+        return Err("the sign-in at the provider is older than max_age allows".into());
+    }
+    if let Some(since) = expected.login_since
+        && auth_time.is_none_or(|at| at + LEEWAY_SECS < since)
+    {
+        return Err("the provider did not sign the user in again (prompt=login)".into());
+    }
     let subject = claims
         .get("sub")
         .and_then(Value::as_str)
@@ -223,6 +252,7 @@ pub fn check_id_token(
         groups: roles_claim
             .map(|claim| strings(claims.get(claim)))
             .unwrap_or_default(),
+        auth_time,
     })
 }
 
@@ -239,6 +269,8 @@ mod tests {
             client_id: "tessera",
             nonce: "n-0S6_WzA2Mj",
             now: NOW,
+            max_age: None,
+            login_since: None,
         }
     }
 
@@ -295,6 +327,45 @@ mod tests {
     }
 
     #[test]
+    fn max_age_and_prompt_login_need_a_recent_auth_time() {
+        let fresh = Expected {
+            max_age: Some(300),
+            login_since: Some(NOW - 10),
+            ..expected()
+        };
+        let missing = check_id_token(&claims(json!({})), &fresh, None).unwrap_err();
+        assert!(missing.contains("max_age"), "{missing}");
+        let old = claims(json!({ "auth_time": NOW - 3600 }));
+        assert!(check_id_token(&old, &fresh, None).is_err());
+        let ok = claims(json!({ "auth_time": NOW - 5 }));
+        assert_eq!(
+            check_id_token(&ok, &fresh, None).unwrap().auth_time,
+            Some(NOW - 5)
+        );
+        let reused = Expected {
+            max_age: None,
+            ..fresh
+        };
+        let earlier = claims(json!({ "auth_time": NOW - 200 }));
+        assert!(
+            check_id_token(&earlier, &reused, None)
+                .unwrap_err()
+                .contains("prompt=login")
+        );
+    }
+
+    #[test]
+    fn a_single_string_claim_is_one_value() {
+        let identity = check_id_token(
+            &claims(json!({ "groups": "x corp-admins" })),
+            &expected(),
+            Some("groups"),
+        )
+        .unwrap();
+        assert_eq!(identity.groups, vec!["x corp-admins"]);
+    }
+
+    #[test]
     fn discovery_must_name_the_configured_issuer() {
         let doc = json!({
             "issuer": "https://id.corp.example",
@@ -321,11 +392,14 @@ mod tests {
             state: "st",
             nonce: "no",
             verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            prompt_login: true,
+            max_age: Some(0),
         }
         .url()
         .unwrap();
         assert!(url.starts_with("https://id.corp.example/authorize?tenant=1&response_type=code"));
         assert!(url.contains("code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
         assert!(url.contains("scope=openid+email") && url.contains("response_mode=query"));
+        assert!(url.ends_with("&prompt=login&max_age=0"), "{url}");
     }
 }

@@ -18,7 +18,7 @@ use super::audit::{Event, EventType};
 use super::cache::ExpiringCache;
 use super::client_keys::signed_by;
 use super::sign_in::{Completion, SignedIn};
-use super::{Actor, Caller, ServiceError, Services, accounts, convert};
+use super::{Actor, Caller, ServiceError, Services, convert};
 use crate::auth::password::NO_PASSWORD;
 use crate::auth::secret;
 use crate::auth::session::Authentication;
@@ -57,6 +57,12 @@ struct Flow {
     l: Option<String>,
     /// Unix seconds after which the flow is dead.
     e: i64,
+    /// When the flow started.
+    t: i64,
+    /// The client asked for a fresh sign-in (`prompt=login`).
+    p: bool,
+    /// The client's `max_age`.
+    m: Option<i64>,
 }
 
 /// Where the browser goes to sign in at the upstream, and the flow cookie to set.
@@ -117,6 +123,10 @@ pub enum UpstreamError {
     /// No local account, and the upstream may not make one.
     #[error("no account")]
     NoAccount,
+    /// The upstream did not say it verified the address, so no account is found or made
+    /// through it.
+    #[error("the provider did not verify the e-mail address")]
+    EmailNotVerified,
     /// A local account has this address, but may not be linked automatically.
     #[error("an account with this address exists")]
     SignInLocallyFirst,
@@ -147,6 +157,7 @@ impl UpstreamError {
             UpstreamError::Refused(_) => "upstream_refused",
             UpstreamError::Invalid(_) => "invalid_id_token",
             UpstreamError::NoAccount => "no_account",
+            UpstreamError::EmailNotVerified => "email_not_verified",
             UpstreamError::SignInLocallyFirst => "local_account_exists",
             UpstreamError::LinkedElsewhere => "linked_elsewhere",
             UpstreamError::Disabled => "account_disabled",
@@ -159,6 +170,23 @@ impl UpstreamError {
 struct Resolved {
     user: User,
     created: bool,
+}
+
+/// The roles of `names` that exist; a role deleted from the catalogue since the upstream
+/// was configured is skipped (and logged) rather than failing every sign-in.
+async fn existing_roles(
+    tx: &mut Tx,
+    upstream_id: &str,
+    names: Vec<String>,
+) -> Result<Vec<String>, UpstreamError> {
+    let unknown = tx.unknown_roles(&names).await?;
+    if !unknown.is_empty() {
+        tracing::warn!(upstream = %upstream_id, roles = ?unknown, "upstream maps to roles that no longer exist; skipped");
+    }
+    let mut names: Vec<String> = names.into_iter().filter(|r| !unknown.contains(r)).collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
 }
 
 /// A username made from what the upstream says, `fallback` when it says nothing usable.
@@ -254,6 +282,15 @@ impl Services {
     ) -> Result<UpstreamStart, UpstreamError> {
         let upstream = self.upstream(id).await?;
         let metadata = self.provider_metadata(&upstream).await?;
+        // What the client asked of the sign-in is asked of the upstream too.
+        let (prompt_login, max_age) = match &interaction {
+            Some(i) => match self.interaction(i).await? {
+                Some((parked, _)) => (parked.request.prompt.login, parked.request.max_age),
+                None => (false, None),
+            },
+            None => (false, None),
+        };
+        let now = self.now();
         let flow = Flow {
             u: upstream.id.clone(),
             s: secret::generate(),
@@ -261,7 +298,10 @@ impl Services {
             v: secret::generate(),
             i: interaction,
             l: linking,
-            e: self.now() + FLOW_SECS,
+            e: now + FLOW_SECS,
+            t: now,
+            p: prompt_login,
+            m: max_age,
         };
         let redirect_uri = self.callback_uri(&upstream.id);
         let redirect = AuthorizationRequest {
@@ -272,6 +312,8 @@ impl Services {
             state: &flow.s,
             nonce: &flow.n,
             verifier: &flow.v,
+            prompt_login: flow.p,
+            max_age: flow.m,
         }
         .url()
         .map_err(UpstreamError::Unreachable)?;
@@ -361,7 +403,7 @@ impl Services {
         let metadata = self.provider_metadata(&upstream).await?;
         let id_token = self.redeem(&upstream, &metadata, &code, &flow.v).await?;
         let identity = self
-            .check_upstream_token(&upstream, &metadata, &id_token, &flow.n)
+            .check_upstream_token(&upstream, &metadata, &id_token, &flow)
             .await?;
         if let Some(linking) = &flow.l {
             if answer.signed_in_user.as_deref() != Some(linking.as_str()) {
@@ -378,7 +420,12 @@ impl Services {
         let mfa_trusted = upstream.trust_upstream_mfa && identity.used_mfa();
         let has_totp = self.has_totp(&user.id).await?;
         let second_factor_due = !mfa_trusted && (has_totp || self.role_requires_mfa(&user));
-        let auth = Authentication::upstream(identity.amr.clone(), mfa_trusted, second_factor_due);
+        let auth = Authentication::upstream(
+            identity.amr.clone(),
+            mfa_trusted,
+            second_factor_due,
+            identity.auth_time,
+        );
         let signed_in = self
             .complete_sign_in(
                 caller,
@@ -473,7 +520,7 @@ impl Services {
         upstream: &Upstream,
         metadata: &ProviderMetadata,
         id_token: &str,
-        nonce: &str,
+        flow: &Flow,
     ) -> Result<UpstreamIdentity, UpstreamError> {
         let (keys, fetched_at) = self
             .published_keys(&metadata.jwks_uri, false, false)
@@ -498,8 +545,10 @@ impl Services {
             &Expected {
                 issuer: &upstream.issuer,
                 client_id: &upstream.client_id,
-                nonce,
+                nonce: &flow.n,
                 now: self.now(),
+                max_age: flow.m,
+                login_since: flow.p.then_some(flow.t),
             },
             upstream.roles_claim.as_deref(),
         )
@@ -602,13 +651,20 @@ impl Services {
                 created: false,
             });
         }
-        let email = identity.email.as_deref().and_then(|e| Email::parse(e).ok());
-        if let Some(email) = &email
-            && let Some(row) = tx.find_user_by_email(&email.normalized()).await?
-        {
-            let verified_both = identity.email_verified && row.email_verified != 0;
-            if !(upstream.link_by_verified_email && verified_both) {
+        // An address the upstream did not verify finds no account and makes none: anyone
+        // there could type someone else's address, to probe for it or to take it first.
+        let email = match identity.email.as_deref().map(Email::parse) {
+            Some(Ok(email)) if identity.email_verified => email,
+            Some(_) => return Err(UpstreamError::EmailNotVerified),
+            None if upstream.create_users => return Err(UpstreamError::EmailNotVerified),
+            None => return Err(UpstreamError::NoAccount),
+        };
+        if let Some(row) = tx.find_user_by_email(&email.normalized()).await? {
+            if !(upstream.link_by_verified_email && row.email_verified != 0) {
                 return Err(UpstreamError::SignInLocallyFirst);
+            }
+            if row.enabled == 0 {
+                return Err(UpstreamError::Disabled);
             }
             self.insert_link(&mut tx, upstream, identity, &row.id, now)
                 .await?;
@@ -628,13 +684,13 @@ impl Services {
                 created: false,
             });
         }
-        let (true, Some(email)) = (upstream.create_users, email) else {
+        if !upstream.create_users {
             return Err(UpstreamError::NoAccount);
-        };
+        }
         let username = self
             .unused_username(&mut tx, &username_base(identity))
             .await?;
-        let roles = accounts::checked_roles(&mut tx, &upstream.default_roles).await?;
+        let roles = existing_roles(&mut tx, &upstream.id, upstream.default_roles.clone()).await?;
         let id = uuid::Uuid::new_v4().to_string();
         tx.insert_user(&NewUser {
             id: id.clone(),
@@ -645,7 +701,7 @@ impl Services {
             name: identity.name.clone(),
             password_hash: NO_PASSWORD.to_string(),
             roles,
-            email_verified: identity.email_verified,
+            email_verified: true,
             now,
         })
         .await?;
@@ -707,13 +763,17 @@ impl Services {
         if upstream.roles_claim.is_none() {
             return Ok(user);
         }
-        let wanted: BTreeSet<String> = identity
+        let now = self.now();
+        let mut tx = self.db.write().await?;
+        let named: Vec<String> = identity
             .groups
             .iter()
             .filter_map(|g| upstream.role_map.get(g).cloned())
             .collect();
-        let now = self.now();
-        let mut tx = self.db.write().await?;
+        let wanted: BTreeSet<String> = existing_roles(&mut tx, &upstream.id, named)
+            .await?
+            .into_iter()
+            .collect();
         let mapped: BTreeSet<String> = tx
             .mapped_roles(&user.id, &upstream.id)
             .await?
@@ -735,9 +795,10 @@ impl Services {
         }
         let roles: Vec<String> = roles.into_iter().collect();
         if roles == user.roles {
+            // The bookkeeping of taken-back roles may still have changed.
+            tx.commit().await?;
             return Ok(user);
         }
-        let roles = accounts::checked_roles(&mut tx, &roles).await?;
         tx.set_user_roles(&user.id, &roles, now).await?;
         self.record(
             &mut tx,
@@ -795,6 +856,9 @@ impl Services {
             ));
         }
         tx.delete_linked_identity(user_id, upstream_id).await?;
+        // Roles the upstream's mapping granted go with the link.
+        tx.take_back_mapped_roles(Some(user_id), upstream_id)
+            .await?;
         self.record(
             &mut tx,
             &caller.as_actor(Actor::User(user_id.to_string())),

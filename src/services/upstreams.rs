@@ -193,6 +193,7 @@ impl Services {
         for stale in tx.list_upstreams().await? {
             if stale.source == UpstreamSource::File.as_str() && !kept.contains(&stale.id) {
                 tx.delete_upstream(&stale.id).await?;
+                tx.take_back_mapped_roles(None, &stale.id).await?;
             }
         }
         tx.commit().await?;
@@ -231,6 +232,8 @@ impl Services {
                     Some(_) => {}
                 }
                 tx.delete_upstream(id).await?;
+                // What its role mapping granted goes with it.
+                tx.take_back_mapped_roles(None, id).await?;
                 self.record(
                     &mut tx,
                     caller,

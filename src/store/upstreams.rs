@@ -249,4 +249,31 @@ impl Tx {
             .await?;
         Ok(())
     }
+
+    /// Takes back the roles an upstream's mapping granted: one user's (when unlinking) or
+    /// everyone's (when the upstream is removed).
+    pub async fn take_back_mapped_roles(
+        &mut self,
+        user_id: Option<&str>,
+        upstream_id: &str,
+    ) -> StoreResult<()> {
+        let user = user_id.unwrap_or_default();
+        sqlx::query(
+            "DELETE FROM user_roles WHERE EXISTS (SELECT 1 FROM mapped_roles m \
+             WHERE m.user_id = user_roles.user_id AND m.role_name = user_roles.role_name \
+             AND m.upstream_id = $1 AND ($2 = '' OR m.user_id = $2))",
+        )
+        .bind(upstream_id)
+        .bind(user)
+        .execute(self.c())
+        .await?;
+        sqlx::query(
+            "DELETE FROM mapped_roles WHERE upstream_id = $1 AND ($2 = '' OR user_id = $2)",
+        )
+        .bind(upstream_id)
+        .bind(user)
+        .execute(self.c())
+        .await?;
+        Ok(())
+    }
 }

@@ -324,6 +324,15 @@ impl Tx {
             .execute(self.c())
             .await?;
         insert_roles(self.c(), user_id, roles).await?;
+        // A role no longer held is no longer an upstream mapping's: given back by hand later,
+        // it is the user's own.
+        sqlx::query(
+            "DELETE FROM mapped_roles WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM user_roles r \
+             WHERE r.user_id = mapped_roles.user_id AND r.role_name = mapped_roles.role_name)",
+        )
+        .bind(user_id)
+        .execute(self.c())
+        .await?;
         sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(user_id)

@@ -348,6 +348,70 @@ async fn an_admin_ends_sessions_and_takes_back_access() {
 }
 
 #[tokio::test]
+async fn an_admin_revokes_an_apps_access_unlocks_and_removes_a_second_factor() {
+    let app = spawn_app().await;
+    let id = app.create_user("sam", PASSWORD, &["user"]).await;
+    let rp = crate::rp::Rp::register(&app, crate::rp::spec("Reports")).await;
+    crate::rp::sign_in(&app, &rp, &["profile"], ("sam", PASSWORD)).await;
+    let services = &app.state.services;
+    assert_eq!(services.apps_of(&id).await.unwrap().len(), 1);
+    let own = crate::helpers::browser();
+    app.post_login_in(&own, "sam", PASSWORD, false, None).await;
+    crate::two_factor::enrol(&app, &own).await;
+    app.login_admin().await;
+    let page = format!("/admin/users/{id}");
+    let detail = app.get(&page).await.text().await.unwrap();
+    assert!(detail.contains("Reports"), "the granted app is listed");
+
+    let asked = submit(
+        &app,
+        &page,
+        &format!("{page}/grant"),
+        &[("client_id", &rp.client_id)],
+    )
+    .await;
+    let question = asked.text().await.unwrap();
+    assert!(question.contains("Take an application"), "{question}");
+    assert_eq!(
+        hidden_input(&question, "client_id").as_deref(),
+        Some(rp.client_id.as_str()),
+        "carried to the confirmation"
+    );
+    let revoked = submit(
+        &app,
+        &page,
+        &format!("{page}/grant"),
+        &[("client_id", &rp.client_id), ("confirmed", "yes")],
+    )
+    .await;
+    assert_eq!(location(revoked.headers()), format!("{page}?done=grants"));
+    assert!(services.apps_of(&id).await.unwrap().is_empty());
+    assert_by_admin(&app, "consent_revoked").await;
+
+    let unlocked = submit(&app, &page, &format!("{page}/unlock"), &[]).await;
+    assert_eq!(
+        location(unlocked.headers()),
+        format!("{page}?done=unlocked")
+    );
+    assert_by_admin(&app, "account_unlocked").await;
+
+    assert!(detail.contains("authenticator app") && detail.contains("id=\"second-factor\""));
+    let removed = submit(
+        &app,
+        &page,
+        &format!("{page}/second-factor"),
+        &[("confirmed", "yes")],
+    )
+    .await;
+    assert_eq!(
+        location(removed.headers()),
+        format!("{page}?done=second-factor")
+    );
+    assert!(!services.has_totp(&id).await.unwrap());
+    assert_by_admin(&app, "mfa_reset").await;
+}
+
+#[tokio::test]
 async fn roles_and_scopes_are_added_counted_and_deleted() {
     let app = spawn_app().await;
     app.login_admin().await;

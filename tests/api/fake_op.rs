@@ -47,6 +47,10 @@ struct Behaviour {
     signer: (String, Jwk),
     /// The relying party's clock, so token times agree with it.
     clock: TestClock,
+    /// The `amr` the ID token carries.
+    amr: Vec<&'static str>,
+    /// Whether the ID token says the address is verified.
+    email_verified: bool,
 }
 
 /// The fake provider.
@@ -106,7 +110,8 @@ async fn token(State(shared): State<Shared>) -> Json<Value> {
     let mut claims = json!({
         "iss": shared.issuer, "aud": "tessera", "sub": "fake-subject-1",
         "iat": now, "exp": now + 300, "nonce": b.nonce,
-        "email": "frank@fake.example", "email_verified": true, "preferred_username": "frank",
+        "email": "frank@fake.example", "email_verified": b.email_verified, "preferred_username": "frank",
+        "amr": b.amr,
     });
     match b.fault {
         Fault::WrongIssuer => claims["iss"] = json!("https://impostor.example"),
@@ -157,6 +162,8 @@ impl FakeOp {
             published: vec![("k1".into(), k1.clone())],
             signer: ("k1".into(), k1),
             clock: TestClock::new(),
+            amr: vec!["pwd"],
+            email_verified: true,
         }));
         let shared = Shared {
             issuer: issuer.clone(),
@@ -190,6 +197,16 @@ impl FakeOp {
     /// Dates tokens by the relying party's `clock`.
     pub fn use_clock(&self, clock: TestClock) {
         self.behaviour.lock().unwrap().clock = clock;
+    }
+
+    /// The `amr` of the next ID tokens.
+    pub fn set_amr(&self, amr: &[&'static str]) {
+        self.behaviour.lock().unwrap().amr = amr.to_vec();
+    }
+
+    /// Whether the next ID tokens say the address is verified.
+    pub fn set_email_verified(&self, verified: bool) {
+        self.behaviour.lock().unwrap().email_verified = verified;
     }
 
     /// What the next token answer gets wrong.

@@ -306,7 +306,15 @@ async fn a_first_sign_in_makes_the_account_and_later_ones_reuse_and_remap_it() {
 async fn login_hint_goes_straight_to_the_upstream() {
     let fed = Federation::start(|_| {}).await;
     let rp = Rp::register(&fed.downstream, rp::spec("Reports")).await;
-    let pending = rp.authorize(&["profile"], &[("login_hint", "upstream:corp")]);
+    // prompt=login and max_age are passed on, and the upstream's auth_time must meet them.
+    let pending = rp.authorize(
+        &["profile"],
+        &[
+            ("login_hint", "upstream:corp"),
+            ("prompt", "login"),
+            ("max_age", "600"),
+        ],
+    );
     let browser = browser();
     let end = walk(
         &browser,
@@ -488,6 +496,15 @@ async fn an_existing_account_is_linked_only_by_its_owner() {
     end.at();
     let me = text_of(&other, down.url("/account")).await;
     assert!(me.contains(&local), "signed in to the local account");
+    let roles = |app: &TestApp| {
+        let services = app.state.services.clone();
+        async move { services.user("jane").await.unwrap().roles }
+    };
+    assert_eq!(
+        roles(down).await,
+        vec!["guest", "user"],
+        "the mapping granted guest"
+    );
     let ask = text_of(&other, down.url("/logout")).await;
     let signed_out = other
         .post(down.url("/logout"))
@@ -526,6 +543,11 @@ async fn an_existing_account_is_linked_only_by_its_owner() {
             .await
             .unwrap()
             .is_empty()
+    );
+    assert_eq!(
+        roles(down).await,
+        vec!["user"],
+        "what the mapping granted went with the link"
     );
 }
 
@@ -609,6 +631,14 @@ async fn a_second_factor_is_still_demanded() {
 
 /// A downstream whose one upstream is the test's fake provider.
 async fn with_fake(fault: Fault) -> (FakeOp, TestApp) {
+    with_fake_adjusted(fault, |_| {}).await
+}
+
+/// [`with_fake`], with `adjust` applied to the upstream settings.
+async fn with_fake_adjusted(
+    fault: Fault,
+    adjust: impl FnOnce(&mut UpstreamSettings),
+) -> (FakeOp, TestApp) {
     let op = FakeOp::start().await;
     op.set_fault(fault);
     let mut settings = corp(&op.issuer, "fake-secret");
@@ -616,6 +646,7 @@ async fn with_fake(fault: Fault) -> (FakeOp, TestApp) {
     settings.client_id = "tessera".into();
     settings.roles_claim = None;
     settings.role_map = BTreeMap::new();
+    adjust(&mut settings);
     let down = spawn_app_with(|s: &mut Settings| {
         s.upstream = vec![settings];
         s.outbound_timeout_secs = 1;
@@ -769,4 +800,114 @@ async fn a_person_signs_in_with_the_upstream_in_a_browser() {
     crate::browser_accounts::wait_text(&browser, "#providers", "Linked as jane@example.com").await;
     shots.take(&browser, "linked-accounts").await;
     browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_create_users_a_stranger_gets_no_account() {
+    let (_op, down) = with_fake_adjusted(Fault::None, |u| u.create_users = false).await;
+    let end = fake_sign_in(&down).await;
+    let (status, page) = end.page();
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("No account here yet"), "{page}");
+    assert!(down.state.services.user("frank").await.is_err());
+    assert_eq!(
+        audit(&down, "sign_in").await[0]["details"]["reason"],
+        "no_account"
+    );
+}
+
+#[tokio::test]
+async fn the_only_way_to_sign_in_cannot_be_unlinked_and_a_trusted_upstream_mfa_counts() {
+    let (op, down) = with_fake_adjusted(Fault::None, |u| u.trust_upstream_mfa = true).await;
+    op.set_amr(&["pwd", "hwk", "mfa"]);
+    let frank = browser();
+    let end = walk(
+        &frank,
+        &down.url("/upstream/corp/start"),
+        None,
+        &down.url("/account"),
+    )
+    .await;
+    end.at();
+    let signed_in = &audit(&down, "sign_in").await[0];
+    assert_eq!(
+        signed_in["details"]["acr"], "urn:tessera:acr:mfa",
+        "{signed_in}"
+    );
+    assert_eq!(
+        signed_in["details"]["amr"],
+        serde_json::json!(["pwd", "hwk", "mfa"])
+    );
+
+    let page = text_of(&frank, down.url("/account/providers")).await;
+    assert!(page.contains("Linked as frank@fake.example"), "{page}");
+    let refused = frank
+        .post(down.url("/account/providers/unlink"))
+        .form(&[
+            ("csrf_token", hidden_input(&page, "csrf_token").unwrap()),
+            ("upstream", "corp".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("only way to sign in")
+    );
+    // No password was ever set: no password signs in, with the usual answer.
+    let id = down.state.services.user("frank").await.unwrap().id;
+    assert_eq!(
+        down.state
+            .services
+            .linked_identities(&id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let guess = down
+        .post_login_in(&browser(), "frank", "!", false, None)
+        .await;
+    assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_unverified_address_finds_no_account_and_an_untrusted_mfa_is_not_claimed() {
+    let (op, down) = with_fake_adjusted(Fault::None, |u| u.link_by_verified_email = true).await;
+    down.create_user("frank", PASSWORD, &["user"]).await;
+    // Someone at the upstream typed frank's address without proving it.
+    op.set_email_verified(false);
+    let end = fake_sign_in(&down).await;
+    let (status, page) = end.page();
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("not confirmed"), "{page}");
+    assert_eq!(
+        audit(&down, "sign_in").await[0]["details"]["reason"],
+        "email_not_verified"
+    );
+    let id = down.state.services.user("frank").await.unwrap().id;
+    assert!(
+        down.state
+            .services
+            .linked_identities(&id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    op.set_email_verified(true);
+    op.set_amr(&["pwd", "otp", "mfa"]);
+    let end = fake_sign_in(&down).await;
+    assert_eq!(end.page().0, StatusCode::OK);
+    let signed_in = &audit(&down, "sign_in").await[0];
+    assert_eq!(signed_in["details"]["acr"], "urn:tessera:acr:upstream");
+    assert_eq!(
+        signed_in["details"]["amr"],
+        serde_json::json!(["pwd"]),
+        "an upstream MFA Tessera does not trust is not passed on"
+    );
 }

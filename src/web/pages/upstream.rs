@@ -90,6 +90,11 @@ fn failure(
             "No account here yet",
             format!("You signed in at {name}, but there is no account for you here, and one cannot be made from {name}. Ask your administrator."),
         ),
+        UpstreamError::EmailNotVerified => (
+            StatusCode::FORBIDDEN,
+            "Your e-mail address is not confirmed",
+            format!("{name} did not confirm that the e-mail address of your account there is yours, so it cannot be used to find or make an account here. Confirm it at {name}, or ask your administrator."),
+        ),
         UpstreamError::SignInLocallyFirst => (
             StatusCode::CONFLICT,
             "Sign in with your password first",
