@@ -610,7 +610,7 @@ impl Services {
                     .await?
                 {
                     return Err(ServiceError::NotFound(format!(
-                        "confidential client '{id}'"
+                        "confidential client with a secret '{id}' (clients with keys have none)"
                     )));
                 }
                 self.commit_client_change(

@@ -292,7 +292,8 @@ impl Tx {
         now: i64,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE clients SET secret_hash = $1, updated_at = $2 WHERE id = $3 AND public = 0",
+            "UPDATE clients SET secret_hash = $1, updated_at = $2 WHERE id = $3 AND public = 0 \
+             AND jwks IS NULL AND jwks_uri IS NULL",
         )
         .bind(secret_hash)
         .bind(now)

@@ -34,6 +34,16 @@ pub async fn record_metrics(
     response
 }
 
+/// Answers 404 to a path holding an encoded NUL (`%00`): no page or object is named so, and
+/// PostgreSQL cannot even compare text holding one, so it must not reach a lookup.
+pub async fn refuse_nul_paths(request: Request, next: Next) -> Response {
+    let path = request.uri().path().as_bytes();
+    if path.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+        return crate::error::AppError::NotFound.into_response();
+    }
+    next.run(request).await
+}
+
 /// Turns [`ErrorPage`] extensions into HTML pages and logs server-side causes.
 pub async fn render_error_pages(
     State(state): State<AppState>,

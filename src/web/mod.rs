@@ -31,6 +31,19 @@ pub fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
+/// What a path segment may carry unencoded (RFC 3986 §2.3 unreserved characters).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `value` as one path segment: `/`, `?`, `#`, `%` and spaces encoded, so an id holding them
+/// (a client id that is a URL, a scope name) names its own page.
+pub fn path_segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, PATH_SEGMENT).to_string()
+}
+
 /// The largest request body accepted (forms and token requests are small).
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
@@ -262,6 +275,7 @@ pub fn router(state: AppState) -> Router {
     };
     routes
         .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(middleware::refuse_nul_paths))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::render_error_pages,

@@ -812,3 +812,121 @@ async fn the_api_reference_is_served_from_the_binary() {
     let bundle = app.get("/admin/api/docs/swagger-ui-bundle.js").await;
     assert_eq!(bundle.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn odd_names_keys_and_cursors_do_not_break_the_console() {
+    let app = spawn_app().await;
+    app.login_admin().await;
+    // A scope name with characters that mean something in a path.
+    let added = submit(
+        &app,
+        "/admin/scopes",
+        "/admin/scopes",
+        &[("name", "reports/read?x#1%"), ("description", "Odd")],
+    )
+    .await;
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let page = app.get("/admin/scopes").await.text().await.unwrap();
+    let action = page
+        .split("<form method=\"post\" action=\"")
+        .find(|part| part.starts_with("&#x2f;admin&#x2f;scopes&#x2f;reports"))
+        .and_then(|part| part.split('"').next())
+        .expect("a delete form for the odd scope")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&");
+    assert!(
+        action.contains("%2F") && action.contains("%3F") && action.contains("%23"),
+        "{action}"
+    );
+    let deleted = submit(&app, "/admin/scopes", &action, &[("confirmed", "yes")]).await;
+    assert_eq!(location(deleted.headers()), "/admin/scopes?done=deleted");
+    let left = app.state.services.list_scopes().await.unwrap();
+    assert!(left.iter().all(|s| s.name != "reports/read?x#1%"));
+
+    // A NUL in a path names nothing, on every database.
+    for path in [
+        "/admin/users/%00",
+        "/admin/clients/a%00b",
+        "/admin/api/v1/users/%00",
+    ] {
+        assert_eq!(
+            app.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+
+    // A cursor that is not ours starts from the newest event.
+    let audit = app.get("/admin/audit?cursor=not-a-cursor").await;
+    assert_eq!(audit.status(), StatusCode::OK);
+    assert!(audit.text().await.unwrap().contains("sign_in"));
+
+    // A client with keys saved from the form keeps its keys and gets no secret.
+    let key = serde_json::json!({ "keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "k1",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    }]});
+    app.state
+        .services
+        .register_client(
+            &tessera::services::Caller::cli(),
+            tessera::services::clients::ClientSpec {
+                client_id: Some("signer".into()),
+                name: "Signer".into(),
+                grant_types: vec!["client_credentials".into()],
+                options: tessera::services::clients::ClientOptions {
+                    jwks: Some(key.to_string()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let form = app.get("/admin/clients/signer").await.text().await.unwrap();
+    assert!(
+        form.contains("id=\"current-jwks\""),
+        "the keys are shown, not re-sent"
+    );
+    assert!(
+        !form.contains("id=\"rotate-secret\""),
+        "no secret to replace"
+    );
+    let saved = submit(
+        &app,
+        "/admin/clients/signer",
+        "/admin/clients/signer",
+        &[
+            ("name", "Signer 2"),
+            ("grant:client_credentials", "on"),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let client = app.state.services.client("signer").await.unwrap();
+    assert_eq!(client.name, "Signer 2");
+    assert!(client.jwks.is_some() && client.secret_hash.is_none());
+    let forged = submit(
+        &app,
+        "/admin/clients/signer",
+        "/admin/clients/signer/secret",
+        &[("confirmed", "yes")],
+    )
+    .await;
+    assert_eq!(
+        forged.status(),
+        StatusCode::NOT_FOUND,
+        "a client with keys gets no secret"
+    );
+    assert!(
+        app.state
+            .services
+            .client("signer")
+            .await
+            .unwrap()
+            .secret_hash
+            .is_none()
+    );
+}

@@ -87,25 +87,28 @@ pub async fn list(
     })();
     let (events, next_page, error) = match dates {
         Ok((since, until)) => {
-            let mut events = state
-                .services
-                .list_audit_events(AuditQuery {
-                    user: text("user"),
-                    client: text("client"),
-                    kind: text("type"),
-                    outcome: outcome.clone(),
-                    since,
-                    until,
-                    after: text("cursor"),
-                    limit: PAGE + 1,
-                    since_secs: None,
-                })
-                .await;
-            if let Err(ServiceError::Invalid { .. }) = events {
+            let query = AuditQuery {
+                user: text("user"),
+                client: text("client"),
+                kind: text("type"),
+                outcome: outcome.clone(),
+                since,
+                until,
+                after: text("cursor"),
+                limit: PAGE + 1,
+                since_secs: None,
+            };
+            let mut events = match state.services.list_audit_events(query.clone()).await {
                 // A cursor that is not ours: start again from the newest event.
-                events = Ok(Vec::new());
-            }
-            let mut events = events?;
+                Err(ServiceError::Invalid { .. }) => {
+                    let fresh = AuditQuery {
+                        after: None,
+                        ..query
+                    };
+                    state.services.list_audit_events(fresh).await?
+                }
+                other => other?,
+            };
             let next = (events.len() as i64 > PAGE).then(|| {
                 events.truncate(PAGE as usize);
                 let mut query: Vec<String> = FILTERS

@@ -54,7 +54,8 @@ impl Catalogue {
                 .into_iter()
                 .map(|r| {
                     let builtin = BUILT_IN_ROLES.contains(&r.name.as_str());
-                    json!({ "name": r.name, "description": r.description, "members": r.members, "builtin": builtin })
+                    let delete = format!("/admin/roles/{}/delete", crate::web::path_segment(&r.name));
+                    json!({ "name": r.name, "description": r.description, "members": r.members, "builtin": builtin, "delete": delete })
                 })
                 .collect(),
             Catalogue::Scopes => state
@@ -62,7 +63,10 @@ impl Catalogue {
                 .list_scopes()
                 .await?
                 .into_iter()
-                .map(|s| json!({ "name": s.name, "description": s.description, "builtin": s.builtin != 0 }))
+                .map(|s| {
+                    let delete = format!("/admin/scopes/{}/delete", crate::web::path_segment(&s.name));
+                    json!({ "name": s.name, "description": s.description, "builtin": s.builtin != 0, "delete": delete })
+                })
                 .collect(),
         })
     }
@@ -152,7 +156,7 @@ impl Catalogue {
                 Confirmation {
                     question,
                     consequence,
-                    action: format!("{}/{}/delete", self.path(), crate::web::urlencode(&name)),
+                    action: format!("{}/{}/delete", self.path(), crate::web::path_segment(&name)),
                     fields: Vec::new(),
                     back: self.path().to_string(),
                 },

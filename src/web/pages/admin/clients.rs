@@ -20,7 +20,7 @@ const SECRET: (&str, &str, &str) = ("admin_client_secret.html", "clients", "New 
 
 /// A client's page: its id may be a URL (a Client ID Metadata Document), so it is encoded.
 fn client_path(id: &str) -> String {
-    format!("/admin/clients/{}", crate::web::urlencode(id))
+    format!("/admin/clients/{}", crate::web::path_segment(id))
 }
 
 /// The confirmation of the change `action` to a client, its question still to be set.
@@ -78,7 +78,7 @@ fn form_of(c: &ClientView) -> Value {
         "resources": c.resources.join("\n"),
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
-        "jwks": c.jwks.as_ref().map(|j| j.to_string()), "jwks_uri": c.jwks_uri,
+        "current_jwks": c.jwks.as_ref().map(|j| j.to_string()), "jwks_uri": c.jwks_uri,
         "enabled": c.enabled, "auth_method": c.token_endpoint_auth_method,
         "self_registered": c.self_registered, "path": client_path(&c.client_id),
     })
@@ -100,6 +100,7 @@ fn form_typed(params: &Params, existing: Option<&ClientView>) -> Value {
         "require_par": on("require_par"), "require_dpop": on("require_dpop"),
         "resources": text("resources"), "backchannel_logout_uri": text("backchannel_logout_uri"),
         "backchannel_logout_session_required": on("backchannel_logout_session_required"),
+        "current_jwks": existing.and_then(|c| c.jwks.as_ref()).map(|j| j.to_string()),
         "jwks": text("jwks"), "jwks_uri": text("jwks_uri"), "enabled": on("enabled"),
         "auth_method": existing.map(|c| c.token_endpoint_auth_method.as_str()),
         "self_registered": existing.is_some_and(|c| c.self_registered),
@@ -137,6 +138,26 @@ fn options_of(params: &Params) -> ClientOptions {
         jwks: given("jwks"),
         jwks_uri: given("jwks_uri"),
     }
+}
+
+/// `options` without the lists and keys the form sent back as they were: what the admin
+/// did not touch is not validated again, so a self-registered app's native redirect URIs
+/// or its published key address stay as registered.
+fn unchanged_left_out(mut options: ClientOptions, current: &ClientView) -> ClientOptions {
+    let same = |new: &Option<Vec<String>>, old: &[String]| new.as_deref() == Some(old);
+    if same(&options.redirect_uris, &current.redirect_uris) {
+        options.redirect_uris = None;
+    }
+    if same(
+        &options.post_logout_redirect_uris,
+        &current.post_logout_redirect_uris,
+    ) {
+        options.post_logout_redirect_uris = None;
+    }
+    if options.jwks_uri.is_some() && options.jwks_uri == current.jwks_uri {
+        options.jwks_uri = None;
+    }
+    options
 }
 
 /// The client form: a new client (`editing` false) or a registered one.
@@ -293,15 +314,23 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let current = ClientView::from(&state.services.client(&id).await?);
     let enabled = params.get("enabled").is_some();
-    let mut saved = state
-        .services
-        .update_client(&console.caller, &id, options_of(&params))
-        .await
-        .map(drop);
-    if saved.is_ok() && enabled != current.enabled {
+    // Switching a client off must work even when its other settings do not save.
+    let mut saved = Ok(());
+    if enabled != current.enabled {
         saved = state
             .services
             .set_client_enabled(&console.caller, &id, enabled)
+            .await
+            .map(drop);
+    }
+    if saved.is_ok() {
+        saved = state
+            .services
+            .update_client(
+                &console.caller,
+                &id,
+                unchanged_left_out(options_of(&params), &current),
+            )
             .await
             .map(drop);
     }
