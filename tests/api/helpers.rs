@@ -170,32 +170,6 @@ pub async fn spawn_node(mut settings: Settings, dir: Arc<tempfile::TempDir>) -> 
     serve(app, address, clock, database_url, dir)
 }
 
-/// Starts a server whose issuer is `http://localhost:PORT`: another host than the 127.0.0.1
-/// of the other test servers, so one browser keeps their cookies apart (cookies are scoped by
-/// host, not port), as an upstream provider's would be.
-pub async fn spawn_app_at_localhost(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let (database_url, guard) = fresh_database(dir.path()).await;
-    let mut settings = test_settings(dir.path(), &database_url);
-    adjust(&mut settings);
-    crate::shared_keys::install(&settings.keys_dir, &database_url).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a free port");
-    let port = listener.local_addr().expect("bound").port();
-    settings.listen = format!("127.0.0.1:{port}");
-    settings.issuer = format!("http://localhost:{port}");
-    let address = settings.issuer.clone();
-    let config = settings.validate().expect("valid test settings");
-    let clock = TestClock::new();
-    let app = Application::build_on(config, Arc::new(clock.clone()), listener)
-        .await
-        .expect("application builds");
-    let mut app = serve(app, address, clock, database_url, dir);
-    app._database = guard;
-    app
-}
-
 /// Runs a built server in the background.
 fn serve(
     app: Application,

@@ -1,6 +1,6 @@
-//! Signing in with an upstream provider: a second Tessera (its own database, at `localhost`
-//! so one browser keeps the two sites' cookies apart) is the upstream for the paths that
-//! work; a provider owned by the test signs bad ID tokens, or stops answering, for the paths
+//! Signing in with an upstream provider: a second Tessera process (the real binary, its own
+//! database, set up through its CLI, at `localhost` so one browser keeps the two sites'
+//! cookies apart) is the upstream for the paths that work; a provider owned by the test signs bad ID tokens, or stops answering, for the paths
 //! that must fail. Every failure is a clear page and an audit event, never a session.
 
 use std::collections::BTreeMap;
@@ -10,17 +10,151 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tessera::config::{Settings, UpstreamSettings};
 use tessera::services::Caller;
-use tessera::services::clients::{ClientOptions, ClientSpec};
 
+use crate::children::{Output, Process, start};
 use crate::fake_op::{FakeOp, Fault};
-use crate::helpers::{TestApp, browser, hidden_input, spawn_app_at_localhost, spawn_app_with};
+use crate::helpers::{PgDatabase, TestApp, browser, fresh_database, hidden_input, spawn_app_with};
 use crate::rp::{self, Rp};
 
 const PASSWORD: &str = "lamp orbit velvet cactus 42";
 
+/// The upstream: `tessera serve` as a child process on its own database and keys.
+struct UpstreamProcess {
+    /// Its issuer, `http://localhost:PORT`.
+    address: String,
+    dir: tempfile::TempDir,
+    database_url: String,
+    _server: Option<Process>,
+    _database: Option<PgDatabase>,
+}
+
+impl UpstreamProcess {
+    /// The `tessera` command with `args` on the upstream's database and keys.
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TESSERA_DATABASE_URL", &self.database_url)
+            .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
+            .env("TESSERA_ISSUER", &self.address)
+            .env("TESSERA_PASSWORD__MEMORY_KIB", "8192")
+            .env("TESSERA_PASSWORD__ITERATIONS", "1")
+            .env_remove("TESSERA_CONFIG")
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs a CLI command; its standard output.
+    async fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        use tokio::io::AsyncWriteExt;
+        let mut child = self
+            .command(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("tessera runs");
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).await.unwrap();
+        }
+        drop(input);
+        let out = child.wait_with_output().await.unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into()
+    }
+
+    /// Sets up the upstream with the CLI (a role, the downstream's client, jane), then
+    /// serves it; the downstream's client secret.
+    async fn start() -> (UpstreamProcess, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let (database_url, guard) = fresh_database(dir.path()).await;
+        crate::shared_keys::install(&dir.path().join("keys"), &database_url).await;
+        // The issuer names the port, so the port is chosen first.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut upstream = UpstreamProcess {
+            address: format!("http://localhost:{port}"),
+            dir,
+            database_url,
+            _server: None,
+            _database: guard,
+        };
+        upstream
+            .cli(
+                &["role", "add", "corp-staff", "--description", "Corp staff"],
+                None,
+            )
+            .await;
+        let client = upstream
+            .cli(
+                &[
+                    "client",
+                    "add",
+                    "--name",
+                    "Downstream",
+                    "--client-id",
+                    "downstream",
+                    "--redirect-uri",
+                    "http://127.0.0.1:9/upstream/corp/callback",
+                    "--scopes",
+                    "openid",
+                    "profile",
+                    "email",
+                    "roles",
+                    "--skip-consent",
+                    "--json",
+                ],
+                None,
+            )
+            .await;
+        let client: Value = serde_json::from_str(client.trim()).unwrap();
+        let secret = client["client_secret"].as_str().unwrap().to_string();
+        upstream
+            .cli(
+                &[
+                    "user",
+                    "add",
+                    "--username",
+                    "jane",
+                    "--email",
+                    "jane@example.com",
+                    "--role",
+                    "user",
+                    "--role",
+                    "corp-staff",
+                    "--password-stdin",
+                ],
+                Some(PASSWORD),
+            )
+            .await;
+        let mut serve = upstream.command(&["serve"]);
+        serve
+            .env("TESSERA_LISTEN", format!("127.0.0.1:{port}"))
+            .env("TESSERA_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
+            .env("TESSERA_LOG_FORMAT", "json")
+            .env("TESSERA_LOG", "info");
+        let (server, _) = start(serve, "upstream tessera serve", Output::Stderr, |line| {
+            let event: Value = serde_json::from_str(line).ok()?;
+            event["fields"]["listen"].as_str().map(str::to_string)
+        })
+        .await;
+        upstream._server = Some(server);
+        (upstream, secret)
+    }
+}
+
 /// A downstream Tessera whose users sign in at an upstream Tessera.
 struct Federation {
-    upstream: TestApp,
+    upstream: UpstreamProcess,
     downstream: TestApp,
 }
 
@@ -50,50 +184,22 @@ fn corp(issuer: &str, secret: &str) -> UpstreamSettings {
 impl Federation {
     /// Both servers, with `adjust` applied to the downstream's `[[upstream]]` settings.
     async fn start(adjust: impl FnOnce(&mut UpstreamSettings)) -> Federation {
-        let upstream = spawn_app_at_localhost(|_| {}).await;
-        let services = &upstream.state.services;
-        services
-            .create_role(&Caller::cli(), "corp-staff", "Corp staff")
-            .await
-            .unwrap();
-        let registered = services
-            .register_client(
-                &Caller::cli(),
-                ClientSpec {
-                    client_id: Some("downstream".into()),
-                    name: "Downstream".into(),
-                    redirect_uris: vec!["http://127.0.0.1:9/upstream/corp/callback".into()],
-                    scopes: ["openid", "profile", "email", "roles"]
-                        .map(String::from)
-                        .to_vec(),
-                    skip_consent: true,
-                    ..ClientSpec::default()
-                },
-            )
-            .await
-            .unwrap();
-        let secret = registered.secret.unwrap();
+        let (upstream, secret) = UpstreamProcess::start().await;
         let mut settings = corp(&upstream.address, &secret);
         adjust(&mut settings);
         let downstream = spawn_app_with(|s: &mut Settings| s.upstream = vec![settings]).await;
+        let callback = format!("{}/upstream/corp/callback", downstream.address);
         upstream
-            .state
-            .services
-            .update_client(
-                &Caller::cli(),
-                "downstream",
-                ClientOptions {
-                    redirect_uris: Some(vec![format!(
-                        "{}/upstream/corp/callback",
-                        downstream.address
-                    )]),
-                    ..ClientOptions::default()
-                },
+            .cli(
+                &[
+                    "client",
+                    "update",
+                    "downstream",
+                    "--redirect-uri",
+                    &callback,
+                ],
+                None,
             )
-            .await
-            .unwrap();
-        upstream
-            .create_user("jane", PASSWORD, &["user", "corp-staff"])
             .await;
         Federation {
             upstream,
@@ -133,7 +239,7 @@ impl End {
 async fn walk(
     browser: &reqwest::Client,
     start: &str,
-    login_at: Option<(&TestApp, &str)>,
+    login_at: Option<(&UpstreamProcess, &str)>,
     stop: &str,
 ) -> End {
     let mut url = url::Url::parse(start).unwrap();
@@ -146,18 +252,28 @@ async fn walk(
         if status.is_redirection() {
             let location = response.headers()["location"].to_str().unwrap().to_string();
             url = url.join(&location).unwrap();
-            if let Some((app, user)) = login_at
+            if let Some((upstream, user)) = login_at
                 && url
                     .as_str()
-                    .starts_with(&format!("{}/login?interaction=", app.address))
+                    .starts_with(&format!("{}/login?interaction=", upstream.address))
             {
                 let interaction = url
                     .query_pairs()
                     .find(|(k, _)| k == "interaction")
-                    .map(|(_, v)| v.into_owned());
-                let reply = app
-                    .post_login_in(browser, user, PASSWORD, false, interaction.as_deref())
-                    .await;
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap();
+                let page = text_of(browser, url.as_str()).await;
+                let reply = browser
+                    .post(format!("{}/login", upstream.address))
+                    .form(&[
+                        ("csrf_token", hidden_input(&page, "csrf_token").unwrap()),
+                        ("username", user.to_string()),
+                        ("password", PASSWORD.to_string()),
+                        ("interaction", interaction),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(reply.status(), StatusCode::SEE_OTHER, "upstream login");
                 let location = reply.headers()["location"].to_str().unwrap().to_string();
                 url = url.join(&location).unwrap();
@@ -268,11 +384,8 @@ async fn a_first_sign_in_makes_the_account_and_later_ones_reuse_and_remap_it() {
 
     // The upstream drops the group; the downstream admin gave jane a role of their own.
     fed.upstream
-        .state
-        .services
-        .set_roles(&Caller::cli(), "jane", &["user".to_string()])
-        .await
-        .unwrap();
+        .cli(&["user", "set-roles", "jane", "user"], None)
+        .await;
     fed.downstream
         .state
         .services
