@@ -5,8 +5,9 @@
 //! two-factor sign-in when `mfa.required_roles` names `admin`.
 
 use super::tokens::Presented;
-use super::{Actor, Caller, Services};
+use super::{Actor, Caller, ServiceResult, Services};
 use crate::auth::session::ACR_MFA;
+use crate::domain::Session;
 use crate::oidc::{ErrorCode, OAuthError};
 
 /// The scope the admin API demands.
@@ -22,7 +23,42 @@ fn dead() -> OAuthError {
     OAuthError::invalid_token("the access token is invalid, expired or revoked")
 }
 
+/// Why a signed-in user may not use the admin console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleRefusal {
+    /// The user does not hold the `admin` role (or is switched off).
+    NotAdmin,
+    /// Administration needs a two-factor sign-in and this session used one factor.
+    NeedsTwoFactors,
+}
+
 impl Services {
+    /// Whether administration needs a two-factor sign-in (`mfa.required_roles` names admin).
+    fn admin_needs_two_factors(&self) -> bool {
+        self.config
+            .settings
+            .mfa
+            .required_roles
+            .iter()
+            .any(|r| r == ADMIN_ROLE)
+    }
+
+    /// Whether the signed-in `session` may use the admin console: the same rules as for the
+    /// admin API, read from the user's roles now. `NotFound` when the user is gone.
+    pub async fn console_admission(
+        &self,
+        session: &Session,
+    ) -> ServiceResult<Result<(), ConsoleRefusal>> {
+        let user = self.user(&session.user_id).await?;
+        if !user.enabled || !user.roles.iter().any(|r| r == ADMIN_ROLE) {
+            return Ok(Err(ConsoleRefusal::NotAdmin));
+        }
+        if self.admin_needs_two_factors() && session.acr != ACR_MFA {
+            return Ok(Err(ConsoleRefusal::NeedsTwoFactors));
+        }
+        Ok(Ok(()))
+    }
+
     /// The admin behind a presented token, as the actor of what they do; 401 errors for a
     /// token that is not valid here, 403 (`insufficient_scope`) for one that is but may not
     /// administer.
@@ -47,15 +83,8 @@ impl Services {
                 if !roles.iter().any(|r| r == ADMIN_ROLE) {
                     return Err(not_admin("the token's user is not an admin"));
                 }
-                let mfa_required = self
-                    .config
-                    .settings
-                    .mfa
-                    .required_roles
-                    .iter()
-                    .any(|r| r == ADMIN_ROLE);
                 let acr = at.claims.get("acr").and_then(serde_json::Value::as_str);
-                if mfa_required && acr != Some(ACR_MFA) {
+                if self.admin_needs_two_factors() && acr != Some(ACR_MFA) {
                     return Err(not_admin("administration needs a sign-in with two factors"));
                 }
                 Actor::Admin(user.id)

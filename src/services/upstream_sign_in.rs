@@ -18,7 +18,7 @@ use super::audit::{Event, EventType};
 use super::cache::ExpiringCache;
 use super::client_keys::signed_by;
 use super::sign_in::{Completion, SignedIn};
-use super::{Actor, Caller, ServiceError, Services, convert};
+use super::{Actor, Caller, ServiceError, ServiceResult, Services, convert};
 use crate::auth::password::NO_PASSWORD;
 use crate::auth::secret;
 use crate::auth::session::Authentication;
@@ -224,11 +224,7 @@ fn username_base(identity: &UpstreamIdentity) -> String {
 impl Services {
     /// An upstream by id.
     async fn upstream(&self, id: &str) -> Result<Upstream, UpstreamError> {
-        self.list_upstreams()
-            .await?
-            .into_iter()
-            .find(|u| u.id == id)
-            .ok_or(UpstreamError::Unknown)
+        self.find_upstream(id).await?.ok_or(UpstreamError::Unknown)
     }
 
     /// The upstream's discovery document, from this node's cache or fetched.
@@ -265,11 +261,6 @@ impl Services {
     /// Where the upstream sends the browser back.
     fn callback_uri(&self, upstream_id: &str) -> String {
         format!("{}/upstream/{upstream_id}/callback", self.config.issuer)
-    }
-
-    /// The upstreams the login page offers.
-    pub async fn sign_in_upstreams(&self) -> Result<Vec<Upstream>, ServiceError> {
-        self.list_upstreams().await
     }
 
     /// Starts a sign-in (or, with `linking`, a link from the account page) at an upstream:
@@ -494,11 +485,7 @@ impl Services {
     async fn upstream_secret(&self, id: &str) -> Result<Option<String>, UpstreamError> {
         let sealed = {
             let mut tx = self.db.read().await?;
-            tx.list_upstreams()
-                .await?
-                .into_iter()
-                .find(|u| u.id == id)
-                .and_then(|u| u.client_secret)
+            tx.find_upstream(id).await?.and_then(|u| u.client_secret)
         };
         match sealed {
             None => Ok(None),
@@ -871,15 +858,27 @@ impl Services {
         Ok(tx.commit().await?)
     }
 
-    /// Where a signed-out browser may also sign out at the upstream it signed in with
-    /// (RP-Initiated Logout), when that upstream offers it.
-    pub async fn upstream_end_session(&self, upstream_id: &str) -> Option<String> {
-        let upstream = self.upstream(upstream_id).await.ok()?;
-        let metadata = self.provider_metadata(&upstream).await.ok()?;
-        let endpoint = metadata.end_session_endpoint?;
-        let mut url = url::Url::parse(&endpoint).ok()?;
-        url.query_pairs_mut()
-            .append_pair("client_id", &upstream.client_id);
-        Some(url.into())
+    /// Where a user who signed out of Tessera may also sign out at the upstreams linked to
+    /// their account (RP-Initiated Logout): (button text, URL) for each that offers it.
+    pub async fn upstream_sign_outs(&self, user_id: &str) -> ServiceResult<Vec<(String, String)>> {
+        let mut sign_outs = Vec::new();
+        for (id, _) in self.linked_identities(user_id).await? {
+            let Ok(upstream) = self.upstream(&id).await else {
+                continue;
+            };
+            let Ok(metadata) = self.provider_metadata(&upstream).await else {
+                continue;
+            };
+            let Some(mut url) = metadata
+                .end_session_endpoint
+                .and_then(|endpoint| url::Url::parse(&endpoint).ok())
+            else {
+                continue;
+            };
+            url.query_pairs_mut()
+                .append_pair("client_id", &upstream.client_id);
+            sign_outs.push((upstream.name, url.into()));
+        }
+        Ok(sign_outs)
     }
 }

@@ -211,6 +211,12 @@ impl Services {
             .collect())
     }
 
+    /// One upstream provider, by id.
+    pub async fn find_upstream(&self, id: &str) -> ServiceResult<Option<Upstream>> {
+        let mut tx = self.db.read().await?;
+        Ok(tx.find_upstream(id).await?.map(upstream))
+    }
+
     /// `tessera upstream remove`: an upstream added from the command line (the file's are
     /// removed from the file).
     pub async fn remove_upstream(&self, caller: &Caller, id: &str) -> ServiceResult<()> {
@@ -220,7 +226,7 @@ impl Services {
             async {
                 let now = self.now();
                 let mut tx = self.db.write().await?;
-                let found = tx.list_upstreams().await?.into_iter().find(|u| u.id == id);
+                let found = tx.find_upstream(id).await?;
                 match found {
                     None => return Err(ServiceError::NotFound(format!("upstream '{id}'"))),
                     Some(u) if u.source == UpstreamSource::File.as_str() => {

@@ -50,6 +50,15 @@ impl Tx {
             .await?)
     }
 
+    /// One upstream by id.
+    pub async fn find_upstream(&mut self, id: &str) -> StoreResult<Option<UpstreamRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM upstreams WHERE id = $1");
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.c())
+            .await?)
+    }
+
     /// Stores an upstream. With `replace`, one of the same id is overwritten (the file's
     /// upstreams at start); without, false when the id is taken.
     pub async fn save_upstream(

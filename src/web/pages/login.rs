@@ -85,7 +85,7 @@ async fn upstream_buttons(
         .unwrap_or_default();
     Ok(state
         .services
-        .sign_in_upstreams()
+        .list_upstreams()
         .await?
         .into_iter()
         .map(|u| json!({ "id": u.id, "name": u.name, "href": format!("/upstream/{}/start{query}", u.id) }))
@@ -139,12 +139,7 @@ pub async fn get(
     if let (Some(i), Some(id)) = (
         interaction,
         hint.as_deref().and_then(|h| h.strip_prefix(UPSTREAM_HINT)),
-    ) && state
-        .services
-        .sign_in_upstreams()
-        .await?
-        .iter()
-        .any(|u| u.id == id)
+    ) && state.services.find_upstream(id).await?.is_some()
     {
         let to = format!(
             "/upstream/{id}/start?interaction={}",

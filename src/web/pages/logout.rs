@@ -43,18 +43,8 @@ pub async fn post(
             .await?;
         // Signing out here ends only Tessera's session; the providers linked to the account
         // that offer RP-Initiated Logout get a link to sign out there too.
-        for (id, _) in state.services.linked_identities(&current.user_id).await? {
-            if let Some(href) = state.services.upstream_end_session(&id).await {
-                let name = state
-                    .services
-                    .list_upstreams()
-                    .await?
-                    .into_iter()
-                    .find(|u| u.id == id)
-                    .map(|u| u.name)
-                    .unwrap_or(id);
-                upstreams.push(json!({ "href": href, "name": name }));
-            }
+        for (name, href) in state.services.upstream_sign_outs(&current.user_id).await? {
+            upstreams.push(json!({ "href": href, "name": name }));
         }
     }
     let jar = session::clear(&state, jar);

@@ -118,10 +118,10 @@ fn failure(
 async fn display_name(state: &AppState, id: &str) -> String {
     state
         .services
-        .list_upstreams()
+        .find_upstream(id)
         .await
         .ok()
-        .and_then(|all| all.into_iter().find(|u| u.id == id))
+        .flatten()
         .map(|u| u.name)
         .unwrap_or_else(|| "The provider".to_string())
 }
@@ -140,14 +140,29 @@ pub async fn start(
     {
         return Err(crate::web::outcome::expired());
     }
-    match state.services.start_upstream(&id, interaction, None).await {
+    off_to_upstream(&state, jar, &id, (interaction, None)).await
+}
+
+/// Starts the flow at upstream `id` (for a parked request, or to link it to a signed-in
+/// account): the flow cookie and the redirect there, or the page saying why not.
+async fn off_to_upstream(
+    state: &AppState,
+    jar: CookieJar,
+    id: &str,
+    (interaction, linking): (Option<String>, Option<String>),
+) -> Result<Response, AppError> {
+    match state
+        .services
+        .start_upstream(id, interaction, linking)
+        .await
+    {
         Ok(started) => {
-            let jar = jar.add(flow_cookie(&state, started.flow_cookie));
+            let jar = jar.add(flow_cookie(state, started.flow_cookie));
             Ok((jar, Redirect::to(&started.redirect)).into_response())
         }
         Err(e) => {
-            let name = display_name(&state, &id).await;
-            failure(&state, jar, &name, e)
+            let name = display_name(state, id).await;
+            failure(state, jar, &name, e)
         }
     }
 }
@@ -261,21 +276,8 @@ pub async fn link(
     jar: CookieJar,
     CheckedForm(params): CheckedForm,
 ) -> Result<Response, AppError> {
-    let id = params.get("upstream").unwrap_or_default().to_string();
-    match state
-        .services
-        .start_upstream(&id, None, Some(session.user_id.clone()))
-        .await
-    {
-        Ok(started) => {
-            let jar = jar.add(flow_cookie(&state, started.flow_cookie));
-            Ok((jar, Redirect::to(&started.redirect)).into_response())
-        }
-        Err(e) => {
-            let name = display_name(&state, &id).await;
-            failure(&state, jar, &name, e)
-        }
-    }
+    let id = params.get("upstream").unwrap_or_default();
+    off_to_upstream(&state, jar, id, (None, Some(session.user_id))).await
 }
 
 /// `POST /account/providers/unlink`.

@@ -18,11 +18,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde_json::{Value, json};
 
-use crate::auth::session::ACR_MFA;
 use crate::domain::Session;
 use crate::error::AppError;
 use crate::oidc::params::Params;
-use crate::services::admin::ADMIN_ROLE;
+use crate::services::admin::ConsoleRefusal;
 use crate::services::{Actor, Caller, ServiceError};
 use crate::state::AppState;
 use crate::web::html::form_page;
@@ -58,29 +57,17 @@ async fn admin_session(state: &AppState, jar: &CookieJar) -> Result<Option<Sessi
     let Some(current) = session::current(state, jar).await? else {
         return Ok(None);
     };
-    let user = match state.services.user(&current.user_id).await {
-        Ok(user) => user,
-        Err(ServiceError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    if !user.enabled || !user.roles.iter().any(|r| r == ADMIN_ROLE) {
-        return Err(AppError::Forbidden(
+    match state.services.console_admission(&current).await {
+        Ok(Ok(())) => Ok(Some(current)),
+        Ok(Err(ConsoleRefusal::NotAdmin)) => Err(AppError::Forbidden(
             "The admin console is for users with the admin role.".into(),
-        ));
-    }
-    let mfa_required = state
-        .config
-        .settings
-        .mfa
-        .required_roles
-        .iter()
-        .any(|r| r == ADMIN_ROLE);
-    if mfa_required && current.acr != ACR_MFA {
-        return Err(AppError::Forbidden(
+        )),
+        Ok(Err(ConsoleRefusal::NeedsTwoFactors)) => Err(AppError::Forbidden(
             "The admin console needs a sign-in with your second factor: sign out, then sign in again with your authenticator code.".into(),
-        ));
+        )),
+        Err(ServiceError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    Ok(Some(current))
 }
 
 /// `GET /admin`: the console starts with the users.
