@@ -319,7 +319,9 @@ fn clean_json(value: Value) -> Value {
 }
 
 impl Services {
-    fn audit_row(&self, caller: &Caller, event: &Event, now: i64) -> NewAuditEvent {
+    /// The row recording `event`, for a store call that writes it together with the change
+    /// it records; [`log`] it once written.
+    pub(crate) fn audit_row(&self, caller: &Caller, event: &Event, now: i64) -> NewAuditEvent {
         let (actor_kind, actor_id) = caller.actor.parts();
         let ip = caller.ip.as_deref().map(clean);
         let user_agent = caller.user_agent.as_deref().map(clean);
@@ -486,7 +488,8 @@ impl Services {
     }
 }
 
-fn log(row: &NewAuditEvent) {
+/// Writes an audit event to the log too.
+pub(crate) fn log(row: &NewAuditEvent) {
     // Debug formatting (`?`) escapes whatever a client managed to put into these values. Info
     // level: the server shows it by default, the CLI (warnings only) keeps its one-line errors.
     tracing::info!(

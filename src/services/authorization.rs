@@ -281,11 +281,6 @@ impl Services {
         consent_given_now: bool,
     ) -> ServiceResult<AuthorizeOutcome> {
         let now = self.now();
-        let user = match &session {
-            Some(s) => self.enabled_user(&s.user_id).await?,
-            None => None,
-        };
-        let session = session.filter(|_| user.is_some());
         let consent_on_file = match &session {
             Some(s) if !client.skips_consent() => {
                 let mut tx = self.db.read().await?;
@@ -339,12 +334,9 @@ impl Services {
                 let Some(session) = session else {
                     return Err(anyhow::anyhow!("issue decided without a session").into());
                 };
-                let mut tx = self.db.write().await?;
-                let code = self.issue_code(&mut tx, &request, &session, now).await?;
-                if let Some(id) = &parked_id {
-                    self.finish(&mut tx, id).await?;
-                }
-                tx.commit().await?;
+                let code = self
+                    .issue_code(&request, &session, parked_id.as_deref(), now)
+                    .await?;
                 Ok(AuthorizeOutcome::Respond {
                     target: request.target,
                     result: Ok(code),
@@ -376,72 +368,60 @@ impl Services {
     }
 
     /// RFC 6749 §4.1.2: creates the grant and a single-use code bound to the client, the
-    /// redirect URI, the PKCE challenge and the nonce; returns the code.
+    /// redirect URI, the PKCE challenge and the nonce, and ends the parked request `parked`
+    /// answers (if any); returns the code.
     async fn issue_code(
         &self,
-        tx: &mut crate::store::Tx,
         request: &AuthorizationRequest,
         session: &Session,
+        parked: Option<&str>,
         now: i64,
     ) -> ServiceResult<String> {
-        let tokens = &self.config.settings.tokens;
-        let grant_id = self
-            .insert_user_grant(
-                tx,
-                GrantFacts {
-                    client_id: request.client_id.clone(),
-                    user_id: session.user_id.clone(),
-                    session_id: Some(session.id.clone()),
-                    scope: request.scope.clone(),
-                    auth_time: session.auth_time,
-                    amr: session.amr.join(" "),
-                    acr: session.acr.clone(),
-                    revoked_at: None,
-                    resources: request.resources.join(" "),
-                    dpop_jkt: None,
-                },
-                now,
-            )
-            .await?;
+        let grant = self.new_user_grant(
+            GrantFacts {
+                client_id: request.client_id.clone(),
+                user_id: session.user_id.clone(),
+                session_id: Some(session.id.clone()),
+                scope: request.scope.clone(),
+                auth_time: session.auth_time,
+                amr: session.amr.join(" "),
+                acr: session.acr.clone(),
+                revoked_at: None,
+                resources: request.resources.join(" "),
+                dpop_jkt: None,
+            },
+            now,
+        );
         let code = secret::generate();
-        tx.insert_code(&NewCode {
+        let new_code = NewCode {
             code_hash: secret::hash(&code),
-            grant_id,
             redirect_uri: request.target.redirect_uri.clone(),
             code_challenge: request.code_challenge.clone(),
             nonce: request.nonce.clone(),
             dpop_jkt: request.dpop_jkt.clone(),
-            expires_at: now + tokens.code_ttl_secs,
-        })
-        .await?;
+            expires_at: now + self.config.settings.tokens.code_ttl_secs,
+        };
+        self.db.issue_code(&grant, &new_code, parked).await?;
         Ok(code)
     }
 }
 
 impl Services {
-    /// Creates a user's grant to a client; returns its id. It lives as long as a refresh
-    /// token when `offline_access` is granted, else as long as a code and its access token.
-    pub(crate) async fn insert_user_grant(
-        &self,
-        tx: &mut crate::store::Tx,
-        facts: GrantFacts,
-        now: i64,
-    ) -> ServiceResult<String> {
+    /// A new grant of a user to a client. It lives as long as a refresh token when
+    /// `offline_access` is granted, else as long as a code and its access token.
+    pub(crate) fn new_user_grant(&self, facts: GrantFacts, now: i64) -> NewGrant {
         let tokens = &self.config.settings.tokens;
         let lifetime = if ScopeSet::from_stored(&facts.scope).contains("offline_access") {
             tokens.refresh_token_ttl_secs
         } else {
             tokens.code_ttl_secs + tokens.access_token_ttl_secs
         };
-        let id = uuid::Uuid::new_v4().to_string();
-        tx.insert_grant(&NewGrant {
-            id: id.clone(),
+        NewGrant {
+            id: uuid::Uuid::new_v4().to_string(),
             facts,
             expires_at: now + lifetime,
             now,
-        })
-        .await?;
-        Ok(id)
+        }
     }
 }
 

@@ -304,7 +304,9 @@ impl Services {
             resources: String::new(),
             dpop_jkt: jkt.filter(|_| client.public).map(str::to_string),
         };
-        let grant_id = self.insert_user_grant(&mut tx, facts.clone(), now).await?;
+        let grant = self.new_user_grant(facts, now);
+        tx.insert_grant(&grant).await?;
+        let grant_id = grant.id.clone();
         let scope = ScopeSet::from_stored(&row.scope);
         let refresh_token = self
             .first_refresh_token(&mut tx, &grant_id, &scope, now)
@@ -325,7 +327,7 @@ impl Services {
             UserGrant {
                 refresh_token,
                 binding: Binding { audience: &[], jkt },
-                ..user_grant(&grant_id, &facts, &user, &scope)
+                ..user_grant(&grant_id, &grant.facts, &user, &scope)
             },
         )
     }

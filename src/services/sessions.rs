@@ -5,7 +5,6 @@
 use super::audit::{Event, EventType};
 use super::{Caller, ServiceError, ServiceResult, Services, convert};
 use crate::auth::secret;
-use crate::auth::session::Stage;
 use crate::domain::Session;
 use crate::oidc::OAuthError;
 use crate::oidc::end_session::{self, EndSessionRequest};
@@ -28,23 +27,28 @@ impl Services {
         &self,
         cookie: Option<&str>,
     ) -> ServiceResult<Option<SessionRow>> {
-        let Some(cookie) = cookie.filter(|c| c.len() == 43) else {
+        let Some(hash) = cookie_hash(cookie) else {
             return Ok(None);
         };
         let mut tx = self.db.read().await?;
-        Ok(tx.find_session(&secret::hash(cookie), self.now()).await?)
+        Ok(tx.find_session(&hash, self.now()).await?)
     }
 
-    /// The live, fully signed-in session of a cookie secret; its idle deadline is pushed when
-    /// due. A half-signed-in session is not returned: it serves only its pending step.
+    /// The live, fully signed-in session of a cookie secret, while its user is enabled; its
+    /// idle deadline is pushed when due. A half-signed-in session is not returned: it serves
+    /// only its pending step.
     pub async fn session(&self, cookie: Option<&str>) -> ServiceResult<Option<Session>> {
-        let Some(session) = self.find_session(cookie).await? else {
+        let Some(hash) = cookie_hash(cookie) else {
             return Ok(None);
         };
-        if session.stage != Stage::Complete.as_str() {
-            return Ok(None);
-        }
         let now = self.now();
+        let session = {
+            let mut tx = self.db.read().await?;
+            tx.find_signed_in_session(&hash, now).await?
+        };
+        let Some(session) = session else {
+            return Ok(None);
+        };
         if let Some(idle_expires_at) = self.sessions.touch(&session, now) {
             let mut tx = self.db.write().await?;
             tx.touch_session(&session.id, now, idle_expires_at).await?;
@@ -135,4 +139,9 @@ impl Services {
         };
         end_session::validate(params, hint, client_id, client.as_ref())
     }
+}
+
+/// The stored hash of a session cookie's secret; none for a value no session cookie has.
+fn cookie_hash(cookie: Option<&str>) -> Option<String> {
+    cookie.filter(|c| c.len() == 43).map(secret::hash)
 }

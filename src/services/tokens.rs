@@ -19,7 +19,7 @@ use crate::oidc::discovery::paths;
 use crate::oidc::params::Params;
 use crate::oidc::tokens::{AccessTokenClaims, Binding, TokenResponse, UserGrant};
 use crate::oidc::{ErrorCode, OAuthError, authorize, grants, introspect, pkce};
-use crate::store::{GrantFacts, RefreshRow, RotateOutcome, Tx};
+use crate::store::{GrantFacts, Redemption, RefreshRow, RotateOutcome, Tx};
 
 impl Services {
     /// Authenticates the client of a token, introspection or revocation request.
@@ -162,15 +162,16 @@ impl Services {
         let invalid = || {
             OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
         };
-        let mut tx = self.db.write().await?;
-        let Some(row) = tx.find_code(&code_hash).await? else {
-            drop(tx);
+        let row = {
+            let mut tx = self.db.read().await?;
+            tx.find_code(&code_hash).await?
+        };
+        let Some(row) = row else {
             self.record_failure(caller, failed("unknown_code", None), now)
                 .await;
             return Err(invalid());
         };
         if row.grant.client_id != client.id {
-            drop(tx);
             self.record_failure(caller, failed("other_client", None), now)
                 .await;
             return Err(invalid());
@@ -198,54 +199,61 @@ impl Services {
         let audience = token_audience(params, &row.grant.resources);
         let refusal = refusal.or_else(|| audience.clone().err().map(|e| ("invalid_target", e)));
         if let Some((reason, error)) = refusal {
-            drop(tx);
             self.record_failure(caller, failed(reason, Some(&grant_id)), now)
                 .await;
             return Err(error);
         }
-        // Settled in SQL: of many concurrent redemptions, on any nodes, exactly one wins.
-        let won = row.consumed_at.is_none() && tx.consume_code(&code_hash, now).await?;
-        if !won {
-            tx.revoke_grant(&grant_id, now).await?;
-            self.record(&mut tx, caller, failed("code_reused", Some(&grant_id)), now)
-                .await?;
-            tx.commit().await?;
-            tracing::warn!(client_id = ?client.id, grant_id = %grant_id, "authorization code reused; grant revoked");
-            return Err(invalid());
-        }
-        let Some(user) = live_user(&mut tx, &row.grant.user_id).await? else {
-            tx.revoke_grant(&grant_id, now).await?;
-            self.record(
-                &mut tx,
-                caller,
-                failed("user_inactive", Some(&grant_id)),
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(OAuthError::invalid_grant(
-                "the user's account is no longer active",
-            ));
+        let user = if row.consumed_at.is_none() {
+            let mut tx = self.db.read().await?;
+            live_user(&mut tx, &row.grant.user_id).await?
+        } else {
+            None
+        };
+        let Some(user) = user else {
+            let (reason, error) = if row.consumed_at.is_some() {
+                ("code_reused", invalid())
+            } else {
+                (
+                    "user_inactive",
+                    OAuthError::invalid_grant("the user's account is no longer active"),
+                )
+            };
+            let event = failed(reason, Some(&grant_id));
+            return Err(self.end_grant(caller, &grant_id, event, error, now).await);
         };
         let scope = ScopeSet::from_stored(&row.grant.scope);
-        // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key.
-        if let (Some(jkt), true) = (jkt, client.public) {
-            tx.bind_grant_to_dpop_key(&grant_id, jkt).await?;
-        }
-        let refresh_token = self
-            .first_refresh_token(&mut tx, &grant_id, &scope, now)
-            .await?;
-        self.record(
-            &mut tx,
+        let refresh_token = scope.contains("offline_access").then(secret::generate);
+        let ttl = self.config.settings.tokens.refresh_token_ttl_secs;
+        let event = self.audit_row(
             caller,
-            Event::success(EventType::CodeRedeemed)
+            &Event::success(EventType::CodeRedeemed)
                 .user(&user.id, &user.username)
                 .client(&client.id)
                 .details(json!({ "grant_id": grant_id, "scope": row.grant.scope })),
             now,
-        )
-        .await?;
-        tx.commit().await?;
+        );
+        // Settled in SQL: of many concurrent redemptions, on any nodes, exactly one wins; it
+        // also loses when the grant was revoked since it was read.
+        let won = self
+            .db
+            .redeem_code(&Redemption {
+                code_hash: &code_hash,
+                grant_id: &grant_id,
+                now,
+                event: &event,
+                refresh_token: refresh_token.as_ref().map(|t| (secret::hash(t), now + ttl)),
+                // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key.
+                dpop_jkt: jkt.filter(|_| client.public),
+            })
+            .await?;
+        if !won {
+            // Used meanwhile (it leaked), or its grant was revoked meanwhile.
+            let event = failed("code_reused", Some(&grant_id));
+            return Err(self
+                .end_grant(caller, &grant_id, event, invalid(), now)
+                .await);
+        }
+        super::audit::log(&event);
         self.provider.user_tokens(
             client,
             UserGrant {
@@ -258,6 +266,32 @@ impl Services {
                 ..user_grant(&grant_id, &row.grant, &user, &scope)
             },
         )
+    }
+
+    /// Revokes the grant of a code that was used twice (it leaked) or whose user is no longer
+    /// active, recording `event`; returns `error`, or what kept the revocation from happening.
+    async fn end_grant(
+        &self,
+        caller: &Caller,
+        grant_id: &str,
+        event: Event,
+        error: OAuthError,
+        now: i64,
+    ) -> OAuthError {
+        let ended = async {
+            let mut tx = self.db.write().await?;
+            tx.revoke_grant(grant_id, now).await?;
+            self.record(&mut tx, caller, event, now).await?;
+            tx.commit().await?;
+            Ok::<(), OAuthError>(())
+        };
+        match ended.await {
+            Ok(()) => {
+                tracing::warn!(grant_id = %grant_id, error = %error.description, "grant of an authorization code revoked");
+                error
+            }
+            Err(e) => e,
+        }
     }
 
     /// The first refresh token of a grant, stored, when `offline_access` was granted.

@@ -5,7 +5,7 @@
 
 use sqlx::FromRow;
 
-use super::{StoreResult, Tx};
+use super::{AnyQuery, StoreResult, Tx};
 
 /// An event to record.
 #[derive(Debug, Clone, Default)]
@@ -96,27 +96,13 @@ pub struct AuditFilter {
 impl Tx {
     /// Records an event, or counts it into the identical failure already recorded this minute.
     pub async fn insert_audit_event(&mut self, e: &NewAuditEvent) -> StoreResult<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO audit_events (time, type, outcome, actor_kind, actor_id, user_id, user_name, \
              username, client_id, ip, user_agent, details, count, dedupe_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13) \
              ON CONFLICT (dedupe_key) DO UPDATE SET count = audit_events.count + 1, time = excluded.time",
-        )
-        .bind(e.time)
-        .bind(&e.kind)
-        .bind(e.outcome)
-        .bind(e.actor_kind)
-        .bind(&e.actor_id)
-        .bind(&e.user_id)
-        .bind(&e.user_name)
-        .bind(&e.username)
-        .bind(&e.client_id)
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .bind(&e.details)
-        .bind(&e.dedupe_key)
-        .execute(self.c())
-        .await?;
+        );
+        bind_event(query, e).execute(self.c()).await?;
         Ok(())
     }
 
@@ -204,4 +190,24 @@ impl Tx {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Binds an event's thirteen values, in the column order of `audit_events` (time, type,
+/// outcome, actor_kind, actor_id, user_id, user_name, username, client_id, ip, user_agent,
+/// details, dedupe_key), after the arguments `query` has already.
+pub(super) fn bind_event(query: AnyQuery, e: &NewAuditEvent) -> AnyQuery {
+    query
+        .bind(e.time)
+        .bind(e.kind.clone())
+        .bind(e.outcome)
+        .bind(e.actor_kind)
+        .bind(e.actor_id.clone())
+        .bind(e.user_id.clone())
+        .bind(e.user_name.clone())
+        .bind(e.username.clone())
+        .bind(e.client_id.clone())
+        .bind(e.ip.clone())
+        .bind(e.user_agent.clone())
+        .bind(e.details.clone())
+        .bind(e.dedupe_key.clone())
 }

@@ -1,5 +1,6 @@
 //! The database: the only module that uses sqlx. One set of queries serves SQLite and
-//! PostgreSQL (`$n` placeholders work on both); only the DDL in `migrations/` is per backend.
+//! PostgreSQL (`$n` placeholders work on both); only the DDL in `migrations/` is per backend,
+//! and the two writes of the code flow (`codes.rs`), which are one round trip each.
 //! Times are Unix seconds and flags are 0/1 integers so both backends decode the same types.
 
 mod action_tokens;
@@ -32,7 +33,7 @@ use sqlx::{AnyPool, Executor};
 pub use action_tokens::{ActionTokenRow, NewActionToken};
 pub use audit::{AuditFilter, AuditRow, NewAuditEvent};
 pub use clients::ClientRow;
-pub use codes::{CodeRow, NewCode};
+pub use codes::{CodeRow, NewCode, Redemption};
 pub use defence::LockRow;
 pub use device_codes::{DeviceApproval, DeviceCodeRow};
 pub use grants::{GrantFacts, LogoutReceiver, NewGrant};
@@ -237,17 +238,7 @@ impl Db {
     /// fails with "database is locked" when another connection wrote in between, instead of
     /// waiting for the busy timeout.
     pub async fn write(&self) -> StoreResult<Tx> {
-        let turn = match &self.write_gate {
-            Some(gate) => Some(
-                tokio::time::timeout(
-                    self.pool.options().get_acquire_timeout(),
-                    gate.clone().lock_owned(),
-                )
-                .await
-                .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?,
-            ),
-            None => None,
-        };
+        let turn = self.write_turn().await?;
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
@@ -256,6 +247,47 @@ impl Db {
             conn: Conn::Write(tx),
             _turn: turn,
         })
+    }
+
+    /// This process's turn to write on SQLite (none is needed on PostgreSQL).
+    async fn write_turn(&self) -> StoreResult<Option<tokio::sync::OwnedMutexGuard<()>>> {
+        let Some(gate) = &self.write_gate else {
+            return Ok(None);
+        };
+        let turn = tokio::time::timeout(
+            self.pool.options().get_acquire_timeout(),
+            gate.clone().lock_owned(),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
+        Ok(Some(turn))
+    }
+
+    /// Runs a unit of work that is one round trip: `query` is either a single statement
+    /// (PostgreSQL, whose writable `WITH` clauses join several changes into one) or, on SQLite,
+    /// several statements between `BEGIN IMMEDIATE` and `COMMIT`. Hot paths write this way
+    /// because on SQLite every round trip is a hand-over to the connection's worker thread,
+    /// made while holding the write turn. The work runs in a task of its own, so a request
+    /// that goes away midway cannot leave a transaction open on a pooled connection; a failed
+    /// SQLite batch is rolled back, and its connection closed if even that fails. Returns the
+    /// rows the statements returned.
+    async fn write_at_once(&self, query: AnyQuery) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+        let db = self.clone();
+        let work = tokio::spawn(async move {
+            let _turn = db.write_turn().await?;
+            let mut conn = db.pool.acquire().await?;
+            let result = query.fetch_all(&mut *conn).await;
+            if result.is_err()
+                && db.backend == Backend::Sqlite
+                && sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err()
+            {
+                conn.close_on_drop();
+            }
+            Ok(result?)
+        });
+        work.await.map_err(|e| {
+            StoreError::Other(sqlx::Error::Protocol(format!("write task failed: {e}")))
+        })?
     }
 
     /// A connection for reads: each statement stands alone, no lock is held between them.
@@ -332,6 +364,9 @@ fn missing_sqlite_folder(url: &str) -> Option<std::path::PathBuf> {
     let folder = file.parent()?;
     (!folder.as_os_str().is_empty() && !folder.exists()).then(|| folder.to_path_buf())
 }
+
+/// A statement with its arguments bound, owning all it needs.
+type AnyQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// What a [`Tx`] runs its statements on.
 enum Conn {

@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 
 use super::{StoreResult, Tx, flag};
+use crate::auth::session::Stage;
 
 /// A stored session.
 #[derive(Debug, Clone, FromRow)]
@@ -84,6 +85,27 @@ impl Tx {
         )
         .bind(secret_hash)
         .bind(now)
+        .fetch_optional(self.c())
+        .await?)
+    }
+
+    /// Finds a live, fully signed-in session of an enabled user by the hash of its cookie
+    /// secret: what a request acting for a user needs, in one statement.
+    pub async fn find_signed_in_session(
+        &mut self,
+        secret_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<SessionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT s.id, s.user_id, s.auth_time, s.amr, s.acr, s.stage, s.remember, s.last_seen_at, \
+             s.idle_expires_at, s.expires_at, s.ip, s.user_agent \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.secret_hash = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2 \
+             AND s.stage = $3 AND u.enabled = 1",
+        )
+        .bind(secret_hash)
+        .bind(now)
+        .bind(Stage::Complete.as_str())
         .fetch_optional(self.c())
         .await?)
     }

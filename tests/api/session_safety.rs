@@ -1,7 +1,8 @@
 //! Defects a security review found, each shown fixed: a demanded re-authentication cannot be
 //! skipped through the consent form or the resume URL; a password set by someone else ends
 //! the user's sessions and tokens; signing out reaches the grants of a session that a later
-//! sign-in in the same browser replaced; offline grants survive sign-out only when configured.
+//! sign-in in the same browser replaced; a code dies with its session; offline grants survive
+//! sign-out only when configured.
 
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use reqwest::StatusCode;
@@ -188,6 +189,20 @@ async fn signing_out_reaches_grants_of_a_session_replaced_by_a_later_sign_in() {
             "invalid_grant"
         );
     }
+}
+
+#[tokio::test]
+async fn a_code_dies_with_the_session_it_was_issued_under() {
+    let app = spawn_app().await;
+    let rp = Rp::register(&app, spec("Slow App")).await;
+    let (code, pending) = rp.code(&app, &["profile"], ADMIN).await;
+    sign_out(&app).await;
+    let refused = rp.exchange(&code, pending.verifier).await.unwrap_err();
+    assert!(refused.contains("invalid_grant"), "{refused}");
+    // The next sign-in's code works: the refusal left nothing behind.
+    let (tokens, _) = sign_in(&app, &rp, &["profile"], ADMIN).await;
+    let info = app.userinfo(tokens.access_token().secret()).await;
+    assert_eq!(info.status, StatusCode::OK);
 }
 
 #[tokio::test]
