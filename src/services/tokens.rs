@@ -162,16 +162,17 @@ impl Services {
         let invalid = || {
             OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
         };
-        let row = {
-            let mut tx = self.db.read().await?;
-            tx.find_code(&code_hash).await?
-        };
-        let Some(row) = row else {
+        // One connection for both reads: every checkout of a pooled connection costs a round
+        // trip when it is given back.
+        let mut reads = self.db.read().await?;
+        let Some(row) = reads.find_code(&code_hash).await? else {
+            drop(reads);
             self.record_failure(caller, failed("unknown_code", None), now)
                 .await;
             return Err(invalid());
         };
         if row.grant.client_id != client.id {
+            drop(reads);
             self.record_failure(caller, failed("other_client", None), now)
                 .await;
             return Err(invalid());
@@ -199,16 +200,16 @@ impl Services {
         let audience = token_audience(params, &row.grant.resources);
         let refusal = refusal.or_else(|| audience.clone().err().map(|e| ("invalid_target", e)));
         if let Some((reason, error)) = refusal {
+            drop(reads);
             self.record_failure(caller, failed(reason, Some(&grant_id)), now)
                 .await;
             return Err(error);
         }
-        let user = if row.consumed_at.is_none() {
-            let mut tx = self.db.read().await?;
-            live_user(&mut tx, &row.grant.user_id).await?
-        } else {
-            None
+        let user = match row.consumed_at {
+            None => live_user(&mut reads, &row.grant.user_id).await?,
+            Some(_) => None,
         };
+        drop(reads);
         let Some(user) = user else {
             let (reason, error) = if row.consumed_at.is_some() {
                 ("code_reused", invalid())
