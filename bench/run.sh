@@ -12,8 +12,8 @@
 #
 # Each line gives requests/s, operations/s, latency percentiles and "per core": requests per
 # second of CPU time the server used, read from /proc, so figures from machines with more or
-# fewer cores compare. With PIN=1 the code flow runs unpinned (its goal is for the whole
-# machine) and the server is pinned again afterwards.
+# fewer cores compare. With PIN=1 the code flow runs on a server started unpinned (its goal
+# is for the whole machine), and the server is started pinned again afterwards.
 #
 # Needs wrk (apt-get install wrk), curl, openssl, python3 and, for PIN=1, taskset.
 set -euo pipefail
@@ -67,7 +67,6 @@ stop_server() {
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
 }
-pin_server() { taskset -a -pc "$1" "$server" >/dev/null; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 rss() { awk -v k="$1" '$1==k":"{print int($2/1024)}' "/proc/$server/status"; }
 load() { taskset -c "$load_cpus" wrk "$@"; }
@@ -137,9 +136,11 @@ grep -q wrapped "$work/wrk.err" && echo "  (the fresh tokens ran out: part of th
 run "userinfo"                       userinfo.lua           /userinfo
 
 # wrk shares one script state per thread, so each flow gets a thread with one connection.
-if [ "$PIN" = 1 ]; then pin_server "$all_cpus"; fi
+# With PIN=1 the code flow gets a server started unpinned: the runtime sizes its worker
+# threads by the cores the process may use when it starts.
+if [ "$PIN" = 1 ]; then stop_server; server_cpus=$all_cpus start_server; fi
 load_cpus=$all_cpus run "code flow, unpinned (3 requests/op)" code_flow.lua /authorize 3 "$FLOWS" "$FLOWS"
-if [ "$PIN" = 1 ]; then pin_server "$server_cpus"; fi
+if [ "$PIN" = 1 ]; then stop_server; start_server; fi
 
 # discovery_beside LABEL SCRIPT CONNECTIONS OUT DISCOVERY_CONNECTIONS [DURATION]: measures
 # discovery while SCRIPT posts to /login with CONNECTIONS in the background (wrk output in OUT).

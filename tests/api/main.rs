@@ -44,6 +44,7 @@ mod resilience;
 mod resources;
 mod session_safety;
 mod slow_clients;
+mod store_writes;
 mod tokens;
 mod two_factor;
 mod upstream_sign_in;
