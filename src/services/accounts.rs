@@ -6,7 +6,7 @@ use super::audit::{Event, EventType};
 use super::{Caller, ServiceError, ServiceResult, Services, convert};
 use crate::auth::password::PasswordError;
 use crate::domain::{Email, RoleName, User, Username};
-use crate::store::{NewUser, RoleRow, Tx};
+use crate::store::{RoleRow, Tx};
 
 /// What a new account needs.
 #[derive(Debug, Clone)]
@@ -140,20 +140,10 @@ impl Services {
                         format!("that {field} is already taken"),
                     ));
                 }
-                let id = uuid::Uuid::new_v4().to_string();
-                tx.insert_user(&NewUser {
-                    id: id.clone(),
-                    username: username.as_str().to_string(),
-                    username_normalized: username.normalized(),
-                    email: email.as_str().to_string(),
-                    email_normalized: email.normalized(),
-                    name,
-                    password_hash,
-                    roles,
-                    email_verified: true,
-                    now,
-                })
-                .await?;
+                let new =
+                    convert::new_user(&username, &email, name, password_hash, roles, true, now);
+                tx.insert_user(&new).await?;
+                let id = new.id;
                 let user = find_user(&mut tx, &id).await?;
                 self.record(
                     &mut tx,

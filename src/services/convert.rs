@@ -2,9 +2,10 @@
 //! of Tessera sees `bool`s and typed lists, and never a password hash.
 
 use crate::domain::{
-    AuthMethod, Client, GrantType, RedirectUri, ScopeSet, Session, SigningAlg, User,
+    AuthMethod, Client, Email, GrantType, RedirectUri, ScopeSet, Session, SigningAlg, User,
+    Username,
 };
-use crate::store::{ClientRow, SessionRow, UserRow};
+use crate::store::{ClientRow, NewUser, SessionRow, UserRow};
 
 pub(crate) fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split(' ').filter(|w| !w.is_empty())
@@ -131,5 +132,29 @@ pub fn session(row: SessionRow) -> Session {
         user_id: row.user_id,
         auth_time: row.auth_time,
         acr: row.acr,
+    }
+}
+
+/// A new account's row under a fresh id: the username and address as typed and normalized.
+pub(crate) fn new_user(
+    username: &Username,
+    email: &Email,
+    name: Option<String>,
+    password_hash: String,
+    roles: Vec<String>,
+    email_verified: bool,
+    now: i64,
+) -> NewUser {
+    NewUser {
+        id: uuid::Uuid::new_v4().to_string(),
+        username: username.as_str().to_string(),
+        username_normalized: username.normalized(),
+        email: email.as_str().to_string(),
+        email_normalized: email.normalized(),
+        name,
+        password_hash,
+        roles,
+        email_verified,
+        now,
     }
 }

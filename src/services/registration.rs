@@ -10,10 +10,9 @@ use serde_json::json;
 
 use super::audit::{Event, EventType};
 use super::links::{LinkKind, LinkMail, LinkProblem};
-use super::{Actor, Caller, ServiceError, ServiceResult, Services, accounts};
+use super::{Actor, Caller, ServiceError, ServiceResult, Services, accounts, convert};
 use crate::config::RegistrationMode;
 use crate::domain::{Email, Username};
-use crate::store::NewUser;
 
 /// A sign-up form as submitted.
 #[derive(Debug, Clone, Default)]
@@ -174,20 +173,17 @@ impl Services {
             ));
         }
         let verified = invitation.is_some();
-        let id = uuid::Uuid::new_v4().to_string();
-        tx.insert_user(&NewUser {
-            id: id.clone(),
-            username: username.as_str().to_string(),
-            username_normalized: username.normalized(),
-            email: email.as_str().to_string(),
-            email_normalized: email.normalized(),
+        let new = convert::new_user(
+            &username,
+            &email,
             name,
             password_hash,
-            roles: roles.clone(),
-            email_verified: verified,
+            roles.clone(),
+            verified,
             now,
-        })
-        .await?;
+        );
+        tx.insert_user(&new).await?;
+        let id = new.id;
         if !verified {
             self.mail_link(
                 &mut tx,

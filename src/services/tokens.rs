@@ -269,8 +269,9 @@ impl Services {
         )
     }
 
-    /// Revokes the grant of a code that was used twice (it leaked) or whose user is no longer
-    /// active, recording `event`; returns `error`, or what kept the revocation from happening.
+    /// Revokes a grant whose code or refresh token was used twice (it leaked) or whose user is
+    /// no longer active, recording `event`; returns `error`, or what kept the revocation from
+    /// happening.
     async fn end_grant(
         &self,
         caller: &Caller,
@@ -288,7 +289,7 @@ impl Services {
         };
         match ended.await {
             Ok(()) => {
-                tracing::warn!(grant_id = %grant_id, error = %error.description, "grant of an authorization code revoked");
+                tracing::warn!(grant_id = %grant_id, reason = %error.description, "grant revoked");
                 error
             }
             Err(e) => e,
@@ -374,24 +375,20 @@ impl Services {
             .await?
         };
         if outcome == RotateOutcome::AlreadyUsed {
-            tx.revoke_grant(&row.grant_id, now).await?;
-            self.record(&mut tx, caller, failed("refresh_token_reused"), now)
-                .await?;
-            tx.commit().await?;
-            tracing::warn!(client_id = ?client.id, grant_id = %row.grant_id, "refresh token replayed; grant revoked");
-            return Err(invalid());
+            drop(tx);
+            let event = failed("refresh_token_reused");
+            return Err(self
+                .end_grant(caller, &row.grant_id, event, invalid(), now)
+                .await);
         }
         let Some(user) = live_user(&mut tx, &row.grant.user_id).await? else {
             // Roll back the rotation, then revoke: the grant's user is gone or disabled.
             drop(tx);
-            let mut tx = self.db.write().await?;
-            tx.revoke_grant(&row.grant_id, now).await?;
-            self.record(&mut tx, caller, failed("user_inactive"), now)
-                .await?;
-            tx.commit().await?;
-            return Err(OAuthError::invalid_grant(
-                "the user's account is no longer active",
-            ));
+            let error = OAuthError::invalid_grant("the user's account is no longer active");
+            let event = failed("user_inactive");
+            return Err(self
+                .end_grant(caller, &row.grant_id, event, error, now)
+                .await);
         };
         tx.commit().await?;
         self.provider.user_tokens(

@@ -26,7 +26,7 @@ use crate::domain::{Email, Upstream, User, Username};
 use crate::oidc::upstream::{
     AuthorizationRequest, Expected, ProviderMetadata, UpstreamIdentity, check_id_token,
 };
-use crate::store::{LinkedIdentityRow, NewUser, Tx};
+use crate::store::{LinkedIdentityRow, Tx};
 
 /// How long a browser has to come back from the upstream, in seconds.
 pub const FLOW_SECS: i64 = 600;
@@ -678,20 +678,17 @@ impl Services {
             .unused_username(&mut tx, &username_base(identity))
             .await?;
         let roles = existing_roles(&mut tx, &upstream.id, upstream.default_roles.clone()).await?;
-        let id = uuid::Uuid::new_v4().to_string();
-        tx.insert_user(&NewUser {
-            id: id.clone(),
-            username: username.as_str().to_string(),
-            username_normalized: username.normalized(),
-            email: email.as_str().to_string(),
-            email_normalized: email.normalized(),
-            name: identity.name.clone(),
-            password_hash: NO_PASSWORD.to_string(),
+        let new = convert::new_user(
+            &username,
+            &email,
+            identity.name.clone(),
+            NO_PASSWORD.to_string(),
             roles,
-            email_verified: true,
+            true,
             now,
-        })
-        .await?;
+        );
+        tx.insert_user(&new).await?;
+        let id = new.id;
         self.insert_link(&mut tx, upstream, identity, &id, now)
             .await?;
         let row = tx.find_user(&id).await?.ok_or(UpstreamError::NoAccount)?;

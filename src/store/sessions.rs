@@ -36,6 +36,10 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
 }
 
+/// The columns of a [`SessionRow`], of the sessions table named `s`.
+const SESSION_COLUMNS: &str = "s.id, s.user_id, s.auth_time, s.amr, s.acr, s.stage, s.remember, \
+     s.last_seen_at, s.idle_expires_at, s.expires_at, s.ip, s.user_agent";
+
 /// A session to insert.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -78,11 +82,10 @@ impl Tx {
         secret_hash: &str,
         now: i64,
     ) -> StoreResult<Option<SessionRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, user_id, auth_time, amr, acr, stage, remember, last_seen_at, \
-             idle_expires_at, expires_at, ip, user_agent \
-             FROM sessions WHERE secret_hash = $1 AND idle_expires_at > $2 AND expires_at > $2",
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s \
+                 WHERE s.secret_hash = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2"
+        )))
         .bind(secret_hash)
         .bind(now)
         .fetch_optional(self.c())
@@ -96,13 +99,11 @@ impl Tx {
         secret_hash: &str,
         now: i64,
     ) -> StoreResult<Option<SessionRow>> {
-        Ok(sqlx::query_as(
-            "SELECT s.id, s.user_id, s.auth_time, s.amr, s.acr, s.stage, s.remember, s.last_seen_at, \
-             s.idle_expires_at, s.expires_at, s.ip, s.user_agent \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.secret_hash = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2 \
-             AND s.stage = $3 AND u.enabled = 1",
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.secret_hash = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2 \
+                 AND s.stage = $3 AND u.enabled = 1"
+        )))
         .bind(secret_hash)
         .bind(now)
         .bind(Stage::Complete.as_str())
@@ -165,11 +166,11 @@ impl Tx {
         user_id: &str,
         now: i64,
     ) -> StoreResult<Vec<SessionRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, user_id, auth_time, amr, acr, stage, remember, last_seen_at, \
-             idle_expires_at, expires_at, ip, user_agent FROM sessions \
-             WHERE user_id = $1 AND idle_expires_at > $2 AND expires_at > $2 ORDER BY auth_time DESC",
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s \
+             WHERE s.user_id = $1 AND s.idle_expires_at > $2 AND s.expires_at > $2 \
+             ORDER BY s.auth_time DESC"
+        )))
         .bind(user_id)
         .bind(now)
         .fetch_all(self.c())
