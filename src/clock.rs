@@ -49,10 +49,13 @@ impl Clock for SystemClock {
     }
 }
 
-/// The system clock plus an offset that tests move forward.
+/// The system clock plus an offset that tests move forward; frozen, it stands still but for
+/// that offset.
 #[derive(Debug, Default, Clone)]
 pub struct TestClock {
     offset: Arc<AtomicI64>,
+    /// The second it was frozen at; 0 while it runs.
+    frozen_at: Arc<AtomicI64>,
 }
 
 impl TestClock {
@@ -65,10 +68,20 @@ impl TestClock {
     pub fn advance(&self, seconds: i64) {
         self.offset.fetch_add(seconds, Ordering::SeqCst);
     }
+
+    /// Stops real time from moving the clock, for tests whose requests must fall within one
+    /// interval however slowly the machine runs them.
+    pub fn freeze(&self) {
+        self.frozen_at.store(system_seconds(), Ordering::SeqCst);
+    }
 }
 
 impl Clock for TestClock {
     fn now(&self) -> i64 {
-        system_seconds() + self.offset.load(Ordering::SeqCst)
+        let base = match self.frozen_at.load(Ordering::SeqCst) {
+            0 => system_seconds(),
+            frozen_at => frozen_at,
+        };
+        base + self.offset.load(Ordering::SeqCst)
     }
 }
