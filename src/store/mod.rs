@@ -15,6 +15,7 @@ mod grants;
 mod interactions;
 mod keys;
 mod mail;
+mod outage;
 mod pushed_requests;
 mod refresh_tokens;
 mod scopes;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 pub use action_tokens::{ActionTokenRow, NewActionToken};
 pub use audit::{AuditFilter, AuditRow, NewAuditEvent};
@@ -77,6 +78,9 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if is_broken_connection(&e) {
+            outage::seen();
+        }
         if is_unavailable(&e) {
             return StoreError::Unavailable(e);
         }
@@ -93,12 +97,13 @@ impl From<sqlx::Error> for StoreError {
 
 /// Whether an error means "the database cannot be reached now" rather than "the query failed".
 fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) || is_broken_connection(e)
+}
+
+/// Whether an error means the connection it ran on no longer reaches the database.
+fn is_broken_connection(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
         // PostgreSQL classes 08 (connection exception) and 57P (shutting down, starting up).
         sqlx::Error::Database(db) => db
             .code()
@@ -183,8 +188,18 @@ impl Db {
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
             // A ping before every checkout doubled the round trips of the hot paths. A
             // connection the server dropped fails its next statement instead: that request
-            // answers 503 and the pool discards the connection.
+            // answers 503 and the pool discards the connection; once that happened, the
+            // connections idle since are tested before reuse, so one outage fails one request
+            // rather than one per idle connection.
             .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if outage::outlived_by(meta.idle_for) {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

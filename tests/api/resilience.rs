@@ -115,6 +115,21 @@ async fn tessera_waits_for_the_database_and_survives_its_restart() {
         .await
         .expect("the node starts once the database answers");
     assert_eq!(node.get("/readyz").await.status(), StatusCode::OK);
+    // Several connections sit idle in the pool when the database goes away: each is broken
+    // afterwards, and none may fail a request once the database is back.
+    let db = node.state.services.db().clone();
+    let holders: Vec<_> = (0..4).map(|_| db.read()).collect();
+    let holders = futures::future::try_join_all(holders)
+        .await
+        .expect("four connections");
+    drop(holders);
+    for _ in 0..100 {
+        if db.pool_state().1 >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(db.pool_state().1 >= 4, "idle: {:?}", db.pool_state());
 
     relay.close();
     let ready = node.get("/readyz").await;
