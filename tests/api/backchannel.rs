@@ -78,7 +78,8 @@ impl Receiver {
 
     /// Waits (a few seconds at most) until `n` tokens arrived.
     async fn wait_for(&self, n: usize) -> Vec<String> {
-        for _ in 0..200 {
+        // Up to 10 s: deliveries run in the background of a possibly loaded machine.
+        for _ in 0..400 {
             let tokens = self.tokens.lock().unwrap().clone();
             if tokens.len() >= n {
                 return tokens;

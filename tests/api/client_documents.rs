@@ -152,7 +152,7 @@ async fn documents_that_break_the_rules_are_refused() {
 
 #[tokio::test]
 async fn a_document_that_does_not_come_in_time_is_refused_in_time() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| s.outbound_timeout_secs = 1).await;
     let document = Document::start(|_, _| {}).await;
     *document.delay.lock().unwrap() = Duration::from_secs(8);
     let rp = Rp::discover(&app, document.url.clone(), None).await;
@@ -161,8 +161,8 @@ async fn a_document_that_does_not_come_in_time_is_refused_in_time() {
     let page = app.get(pending.url.as_str()).await;
     assert_eq!(page.status(), StatusCode::BAD_REQUEST);
     assert!(
-        started.elapsed() < Duration::from_secs(7),
-        "bounded by the 5 s timeout"
+        started.elapsed() < Duration::from_secs(6),
+        "bounded by outbound_timeout_secs"
     );
     let _ = &document.body;
 }

@@ -145,9 +145,9 @@ impl SmtpSink {
             .collect()
     }
 
-    /// Waits (at most 2 s) for a message to `to` whose subject contains `needle`.
+    /// Waits (at most 10 s, for a loaded machine) for a message to `to` whose subject contains `needle`.
     pub async fn wait_for_subject(&self, to: &str, needle: &str) -> Mail {
-        for _ in 0..100 {
+        for _ in 0..500 {
             if let Some(mail) = self
                 .to(to)
                 .into_iter()
@@ -163,9 +163,9 @@ impl SmtpSink {
         );
     }
 
-    /// Waits (at most 2 s) until `count` messages to `to` have arrived and returns them.
+    /// Waits (at most 10 s, for a loaded machine) until `count` messages to `to` have arrived and returns them.
     pub async fn wait_for(&self, to: &str, count: usize) -> Vec<Mail> {
-        for _ in 0..100 {
+        for _ in 0..500 {
             let got = self.to(to);
             if got.len() >= count {
                 return got;

@@ -1,6 +1,7 @@
-//! The code flow's writes are one round trip each (several statements in one transaction on
-//! SQLite, one statement on PostgreSQL). One that fails midway is undone whole, and the pooled
-//! connection it ran on comes back without a transaction left open.
+//! Writes end cleanly. The code flow's are one round trip each (several statements in one
+//! transaction on SQLite, one statement on PostgreSQL): one that fails midway is undone whole,
+//! and the connection it ran on (SQLite's one writer) is left without a transaction open. A
+//! write transaction dropped without a commit is undone before the next write begins.
 
 use tessera::config::DatabaseSettings;
 use tessera::store::{Db, GrantFacts, NewCode, NewGrant, StoreError};
@@ -24,23 +25,7 @@ async fn a_failed_one_trip_write_is_undone_and_its_connection_stays_usable() {
         ..DatabaseSettings::default()
     };
     let db = Db::connect(&app.database_url, &settings).await.unwrap();
-    let grant = |id: &str| NewGrant {
-        id: id.to_string(),
-        facts: GrantFacts {
-            client_id: rp.client_id.clone(),
-            user_id: user_id.clone(),
-            session_id: None,
-            scope: "openid".into(),
-            auth_time: 1,
-            amr: "pwd".into(),
-            acr: String::new(),
-            revoked_at: None,
-            resources: String::new(),
-            dpop_jkt: None,
-        },
-        expires_at: LATER,
-        now: 1,
-    };
+    let grant = |id: &str| grant(id, &rp.client_id, &user_id);
     let code = NewCode {
         code_hash: "c0de".repeat(16),
         redirect_uri: REDIRECT_URI.into(),
@@ -71,4 +56,46 @@ async fn a_failed_one_trip_write_is_undone_and_its_connection_stays_usable() {
     };
     assert_eq!(stored.grant_id, "first");
     db.close().await;
+}
+
+#[tokio::test]
+async fn a_write_dropped_without_commit_is_undone_before_the_next_one() {
+    let app = spawn_app().await;
+    let user_id = app
+        .create_user("dora", "dora password 123", &["user"])
+        .await;
+    let rp = Rp::register(&app, spec("Dropped App")).await;
+    let db = app.state.services.db().clone();
+    {
+        let mut tx = db.write().await.unwrap();
+        tx.insert_grant(&grant("dropped", &rp.client_id, &user_id))
+            .await
+            .unwrap();
+    }
+    let mut tx = db.write().await.expect("the next write gets its turn");
+    tx.insert_grant(&grant("dropped", &rp.client_id, &user_id))
+        .await
+        .expect("the dropped write left nothing behind");
+    tx.commit().await.unwrap();
+}
+
+/// A grant of `client_id` to `user_id`, expiring far ahead.
+fn grant(id: &str, client_id: &str, user_id: &str) -> NewGrant {
+    NewGrant {
+        id: id.to_string(),
+        facts: GrantFacts {
+            client_id: client_id.to_string(),
+            user_id: user_id.to_string(),
+            session_id: None,
+            scope: "openid".into(),
+            auth_time: 1,
+            amr: "pwd".into(),
+            acr: String::new(),
+            revoked_at: None,
+            resources: String::new(),
+            dpop_jkt: None,
+        },
+        expires_at: LATER,
+        now: 1,
+    }
 }
