@@ -125,9 +125,9 @@ pub struct Db {
     /// without spinning, instead of colliding in `BEGIN IMMEDIATE` and backing off in SQLite's
     /// busy handler, which sleeps for up to 100 ms a round (measured: p99 of the code flow
     /// 450 ms with eight concurrent flows). Other processes (the CLI) still meet the busy
-    /// timeout. The gate holds the one connection this process writes on, opened at the first
-    /// write: no checkout, no ping when it is given back, and a page cache that no other
-    /// connection's writes invalidate (the code flow: +12 % flows/s). The pool serves reads.
+    /// timeout. The gate holds the one connection this process writes on, opened with the
+    /// pool: no checkout, no ping when it is given back, and a page cache that no other
+    /// connection's writes invalidate (the code flow: +8 % flows/s). The pool serves reads.
     /// PostgreSQL needs no gate.
     write_gate: Option<Arc<tokio::sync::Mutex<Writer>>>,
 }
