@@ -32,7 +32,10 @@ async fn an_admin_walks_the_console_in_the_browser() {
     browser.goto(&app.url("/admin")).await.unwrap();
     type_into(&browser, "#username", "admin").await;
     type_into(&browser, "#password", ADMIN_PASSWORD).await;
+    // The sign-in lands on the account page; navigating before it has answered would cancel
+    // the sign-in on a slow machine.
     click(&browser, "form button[type=submit]").await;
+    element(&browser, "#account-title").await;
     browser.goto(&app.url("/admin/users")).await.unwrap();
     element(&browser, "#users").await;
     assert!(text(&browser, "#users").await.contains("mallory"));
