@@ -258,13 +258,12 @@ impl Db {
     /// fails with "database is locked" when another connection wrote in between, instead of
     /// waiting for the busy timeout.
     pub async fn write(&self) -> StoreResult<Tx> {
-        let mut tx = match self.write_turn().await? {
-            Some(turn) => Tx::new(Conn::Writer(turn)),
-            None => Tx::new(Conn::Write(self.pool.acquire().await?)),
-        };
-        let begin = match self.backend {
-            Backend::Sqlite => Some(sqlx::SqlStr::from_static("BEGIN IMMEDIATE")),
-            Backend::Postgres => None,
+        let (mut tx, begin) = match self.write_turn().await? {
+            Some(turn) => (
+                Tx::new(Conn::Writer(turn)),
+                Some(sqlx::SqlStr::from_static("BEGIN IMMEDIATE")),
+            ),
+            None => (Tx::new(Conn::Write(self.pool.acquire().await?)), None),
         };
         if let Err(e) = Transactions::begin(tx.c(), begin).await {
             tx.unusable_if_broken(&e);

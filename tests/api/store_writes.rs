@@ -6,7 +6,7 @@
 use tessera::config::DatabaseSettings;
 use tessera::store::{Db, GrantFacts, NewCode, NewGrant, StoreError};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 use crate::rp::{REDIRECT_URI, Rp, spec};
 
 /// Far enough ahead that nothing expires during the test.
@@ -14,18 +14,13 @@ const LATER: i64 = 4_000_000_000;
 
 #[tokio::test]
 async fn a_failed_one_trip_write_is_undone_and_its_connection_stays_usable() {
-    let app = spawn_app().await;
-    let user_id = app
-        .create_user("dora", "dora password 123", &["user"])
-        .await;
-    let rp = Rp::register(&app, spec("Trip App")).await;
+    let (app, grant) = app_with_grants("Trip App").await;
     // One connection: whatever the failed write left on it, the next write meets.
     let settings = DatabaseSettings {
         max_connections: 1,
         ..DatabaseSettings::default()
     };
     let db = Db::connect(&app.database_url, &settings).await.unwrap();
-    let grant = |id: &str| grant(id, &rp.client_id, &user_id);
     let code = NewCode {
         code_hash: "c0de".repeat(16),
         redirect_uri: REDIRECT_URI.into(),
@@ -60,32 +55,32 @@ async fn a_failed_one_trip_write_is_undone_and_its_connection_stays_usable() {
 
 #[tokio::test]
 async fn a_write_dropped_without_commit_is_undone_before_the_next_one() {
-    let app = spawn_app().await;
-    let user_id = app
-        .create_user("dora", "dora password 123", &["user"])
-        .await;
-    let rp = Rp::register(&app, spec("Dropped App")).await;
+    let (app, grant) = app_with_grants("Dropped App").await;
     let db = app.state.services.db().clone();
     {
         let mut tx = db.write().await.unwrap();
-        tx.insert_grant(&grant("dropped", &rp.client_id, &user_id))
-            .await
-            .unwrap();
+        tx.insert_grant(&grant("dropped")).await.unwrap();
     }
     let mut tx = db.write().await.expect("the next write gets its turn");
-    tx.insert_grant(&grant("dropped", &rp.client_id, &user_id))
+    tx.insert_grant(&grant("dropped"))
         .await
         .expect("the dropped write left nothing behind");
     tx.commit().await.unwrap();
 }
 
-/// A grant of `client_id` to `user_id`, expiring far ahead.
-fn grant(id: &str, client_id: &str, user_id: &str) -> NewGrant {
-    NewGrant {
+/// A server with a user and a client named `client_name`, and a maker of grants (by id) of
+/// that client to that user, expiring far ahead.
+async fn app_with_grants(client_name: &str) -> (TestApp, impl Fn(&str) -> NewGrant) {
+    let app = spawn_app().await;
+    let user_id = app
+        .create_user("dora", "dora password 123", &["user"])
+        .await;
+    let client_id = Rp::register(&app, spec(client_name)).await.client_id;
+    let grant = move |id: &str| NewGrant {
         id: id.to_string(),
         facts: GrantFacts {
-            client_id: client_id.to_string(),
-            user_id: user_id.to_string(),
+            client_id: client_id.clone(),
+            user_id: user_id.clone(),
             session_id: None,
             scope: "openid".into(),
             auth_time: 1,
@@ -97,5 +92,6 @@ fn grant(id: &str, client_id: &str, user_id: &str) -> NewGrant {
         },
         expires_at: LATER,
         now: 1,
-    }
+    };
+    (app, grant)
 }
