@@ -19,7 +19,7 @@ use crate::oidc::discovery::paths;
 use crate::oidc::params::Params;
 use crate::oidc::tokens::{AccessTokenClaims, Binding, TokenResponse, UserGrant};
 use crate::oidc::{ErrorCode, OAuthError, authorize, grants, introspect, pkce};
-use crate::store::{GrantFacts, Redemption, RefreshRow, RotateOutcome, Tx};
+use crate::store::{GrantFacts, Redemption, RefreshRow, RotateOutcome, Tx, UserRow};
 
 impl Services {
     /// Authenticates the client of a token, introspection or revocation request.
@@ -162,17 +162,13 @@ impl Services {
         let invalid = || {
             OAuthError::invalid_grant("the authorization code is invalid, expired or already used")
         };
-        // One connection for both reads: every checkout of a pooled connection costs a round
-        // trip when it is given back.
-        let mut reads = self.db.read().await?;
-        let Some(row) = reads.find_code(&code_hash).await? else {
-            drop(reads);
+        let found = self.db.read().await?.find_code(&code_hash).await?;
+        let Some((row, user_row, roles)) = found else {
             self.record_failure(caller, failed("unknown_code", None), now)
                 .await;
             return Err(invalid());
         };
         if row.grant.client_id != client.id {
-            drop(reads);
             self.record_failure(caller, failed("other_client", None), now)
                 .await;
             return Err(invalid());
@@ -200,16 +196,14 @@ impl Services {
         let audience = token_audience(params, &row.grant.resources);
         let refusal = refusal.or_else(|| audience.clone().err().map(|e| ("invalid_target", e)));
         if let Some((reason, error)) = refusal {
-            drop(reads);
             self.record_failure(caller, failed(reason, Some(&grant_id)), now)
                 .await;
             return Err(error);
         }
         let user = match row.consumed_at {
-            None => live_user(&mut reads, &row.grant.user_id).await?,
+            None => enabled_user(user_row, roles),
             Some(_) => None,
         };
-        drop(reads);
         let Some(user) = user else {
             let (reason, error) = if row.consumed_at.is_some() {
                 ("code_reused", invalid())
@@ -724,6 +718,10 @@ pub(crate) async fn live_user(tx: &mut Tx, user_id: &str) -> Result<Option<User>
     Ok(tx
         .find_user_with_roles(user_id)
         .await?
-        .map(|(row, roles)| convert::user(row, roles))
-        .filter(|u| u.enabled))
+        .and_then(|(row, roles)| enabled_user(row, roles)))
+}
+
+/// The user a stored row and their roles make, if the account is enabled.
+fn enabled_user(row: UserRow, roles: Vec<String>) -> Option<User> {
+    Some(convert::user(row, roles)).filter(|u| u.enabled)
 }

@@ -100,7 +100,7 @@ impl Tx {
             "INSERT INTO audit_events (time, type, outcome, actor_kind, actor_id, user_id, user_name, \
              username, client_id, ip, user_agent, details, count, dedupe_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13) \
-             ON CONFLICT (dedupe_key) DO UPDATE SET count = audit_events.count + 1, time = excluded.time",
+             ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO UPDATE SET count = audit_events.count + 1, time = excluded.time",
         );
         bind_event(query, e).execute(self.c()).await?;
         Ok(())

@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::audit::bind_event;
+use super::users::{UserRow, UserWithRole, user_with_role_columns, with_roles};
 use super::{Backend, Db, GrantFacts, NewAuditEvent, NewGrant, StoreResult, Tx};
 
 /// A code joined with its grant.
@@ -44,18 +45,41 @@ pub struct NewCode {
     pub expires_at: i64,
 }
 
+/// A code with its grant, joined with its user and one of the user's roles.
+const FIND_CODE: &str = concat!(
+    "SELECT c.grant_id, g.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.expires_at, \
+     c.consumed_at, c.dpop_jkt AS code_dpop_jkt, g.user_id, g.session_id, g.scope, g.auth_time, g.amr, \
+     g.acr, g.revoked_at, g.resources, g.dpop_jkt, ",
+    user_with_role_columns!(),
+    " FROM codes c JOIN grants g ON g.id = c.grant_id JOIN users u ON u.id = g.user_id \
+     LEFT JOIN user_roles r ON r.user_id = u.id WHERE c.code_hash = $1 ORDER BY r.role_name"
+);
+
+/// One row of [`FIND_CODE`].
+#[derive(FromRow)]
+struct CodeWithUserRole {
+    #[sqlx(flatten)]
+    code: CodeRow,
+    #[sqlx(flatten)]
+    user: UserWithRole,
+}
+
 impl Tx {
-    /// Finds a code with its grant.
-    pub async fn find_code(&mut self, code_hash: &str) -> StoreResult<Option<CodeRow>> {
-        Ok(sqlx::query_as(
-            "SELECT c.grant_id, g.client_id, c.redirect_uri, c.code_challenge, c.nonce, c.expires_at, \
-             c.consumed_at, c.dpop_jkt AS code_dpop_jkt, g.user_id, g.session_id, g.scope, g.auth_time, g.amr, \
-             g.acr, g.revoked_at, g.resources, g.dpop_jkt \
-             FROM codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1",
-        )
-        .bind(code_hash)
-        .fetch_optional(self.c())
-        .await?)
+    /// Finds a code with its grant, and the grant's user with their roles: what redeeming it
+    /// reads, in one statement.
+    pub async fn find_code(
+        &mut self,
+        code_hash: &str,
+    ) -> StoreResult<Option<(CodeRow, UserRow, Vec<String>)>> {
+        let rows: Vec<CodeWithUserRole> = sqlx::query_as(FIND_CODE)
+            .bind(code_hash)
+            .fetch_all(self.c())
+            .await?;
+        let Some(code) = rows.first().map(|r| r.code.clone()) else {
+            return Ok(None);
+        };
+        Ok(with_roles(rows.into_iter().map(|r| r.user).collect())
+            .map(|(user, roles)| (code, user, roles)))
     }
 }
 

@@ -40,15 +40,26 @@ impl UserRow {
     }
 }
 
+/// The columns of a [`UserRow`] from `users u`, and a role's name from `user_roles r`.
+macro_rules! user_with_role_columns {
+    () => {
+        "u.id, u.username, u.email, u.email_verified, u.name, u.password_hash, u.enabled, \
+         u.created_at, u.updated_at, u.locale, u.time_zone, u.device_epoch, r.role_name"
+    };
+}
+pub(super) use user_with_role_columns;
+
 /// A user (`$1`) joined with each of their roles, one row per role; callers add conditions
 /// and the order.
-const USER_WITH_ROLES: &str = "SELECT u.id, u.username, u.email, u.email_verified, u.name, \
-     u.password_hash, u.enabled, u.created_at, u.updated_at, u.locale, u.time_zone, u.device_epoch, \
-     r.role_name FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1";
+const USER_WITH_ROLES: &str = concat!(
+    "SELECT ",
+    user_with_role_columns!(),
+    " FROM users u LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = $1"
+);
 
 /// One row of a user joined with one of their roles.
 #[derive(FromRow)]
-struct UserWithRole {
+pub(super) struct UserWithRole {
     #[sqlx(flatten)]
     user: UserRow,
     role_name: Option<String>,
@@ -502,7 +513,7 @@ async fn insert_roles(
 }
 
 /// Rows of one user joined with their roles, folded into the user and the role names.
-fn with_roles(rows: Vec<UserWithRole>) -> Option<(UserRow, Vec<String>)> {
+pub(super) fn with_roles(rows: Vec<UserWithRole>) -> Option<(UserRow, Vec<String>)> {
     let roles = rows.iter().filter_map(|r| r.role_name.clone()).collect();
     rows.into_iter().next().map(|r| (r.user, roles))
 }

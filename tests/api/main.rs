@@ -47,5 +47,6 @@ mod slow_clients;
 mod store_writes;
 mod tokens;
 mod two_factor;
+mod upgrades;
 mod upstream_sign_in;
 mod upstreams;

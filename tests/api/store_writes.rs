@@ -49,7 +49,7 @@ async fn a_failed_one_trip_write_is_undone_and_its_connection_stays_usable() {
         let mut tx = db.read().await.unwrap();
         tx.find_code(&code.code_hash).await.unwrap().unwrap()
     };
-    assert_eq!(stored.grant_id, "first");
+    assert_eq!(stored.0.grant_id, "first");
     db.close().await;
 }
 
