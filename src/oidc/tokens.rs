@@ -30,6 +30,15 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
+/// Tokens just minted, and the claims of the access token among them.
+#[derive(Debug)]
+pub struct Minted {
+    /// What the token endpoint answers.
+    pub response: TokenResponse,
+    /// The access token's claims, as verifying the token would find them.
+    pub access: AccessTokenClaims,
+}
+
 /// A user grant being turned into tokens.
 #[derive(Debug, Clone)]
 pub struct UserGrant<'a> {
@@ -101,17 +110,40 @@ impl AccessTokenClaims {
     }
 }
 
+/// The claims of an access token of ours, or `None` when one it must carry is missing.
+fn parse_access_claims(claims: Map<String, Value>) -> Option<AccessTokenClaims> {
+    Some(AccessTokenClaims {
+        sub: str_claim(&claims, "sub")?,
+        client_id: str_claim(&claims, "client_id")?,
+        scope: ScopeSet::from_stored(&str_claim(&claims, "scope").unwrap_or_default()),
+        jti: str_claim(&claims, "jti")?,
+        grant_id: str_claim(&claims, "gid"),
+        audience: match claims.get("aud") {
+            Some(Value::String(one)) => vec![one.clone()],
+            Some(Value::Array(many)) => many
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        },
+        jkt: claims
+            .get("cnf")
+            .and_then(|c| c.get("jkt"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        exp: claims.get("exp").and_then(Value::as_i64)?,
+        claims,
+    })
+}
+
 fn str_claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
     claims.get(name).and_then(Value::as_str).map(str::to_string)
 }
 
 impl Provider {
     /// Mints an access token and, with `openid`, an ID token for a user grant.
-    pub fn user_tokens(
-        &self,
-        client: &Client,
-        grant: UserGrant<'_>,
-    ) -> Result<TokenResponse, OAuthError> {
+    pub fn user_tokens(&self, client: &Client, grant: UserGrant<'_>) -> Result<Minted, OAuthError> {
         let now = self.clock.now();
         let jti = secret::generate();
         let roles = grant
@@ -134,9 +166,7 @@ impl Provider {
             jkt: grant.binding.jkt,
             acr: Some(grant.acr),
         });
-        let access_token =
-            self.keys
-                .sign(self.tokens.access_token_alg, "at+jwt", &access_claims)?;
+        let (access_token, access) = self.mint_access_token(access_claims)?;
         let id_token = if grant.scope.contains("openid") {
             let facts = IdTokenFacts {
                 issuer: &self.issuer,
@@ -160,13 +190,16 @@ impl Provider {
         } else {
             None
         };
-        Ok(TokenResponse {
-            access_token,
-            token_type: grant.binding.token_type(),
-            expires_in: self.tokens.access_token_ttl_secs,
-            scope: grant.scope.to_string(),
-            id_token,
-            refresh_token: grant.refresh_token,
+        Ok(Minted {
+            response: TokenResponse {
+                access_token,
+                token_type: grant.binding.token_type(),
+                expires_in: self.tokens.access_token_ttl_secs,
+                scope: grant.scope.to_string(),
+                id_token,
+                refresh_token: grant.refresh_token,
+            },
+            access,
         })
     }
 
@@ -177,7 +210,7 @@ impl Provider {
         client: &Client,
         scope: &ScopeSet,
         binding: Binding<'_>,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Minted, OAuthError> {
         let now = self.clock.now();
         let jti = secret::generate();
         let access_claims = claims::access_token(&AccessTokenFacts {
@@ -196,16 +229,32 @@ impl Provider {
             jkt: binding.jkt,
             acr: None,
         });
-        Ok(TokenResponse {
-            access_token: self
-                .keys
-                .sign(self.tokens.access_token_alg, "at+jwt", &access_claims)?,
-            token_type: binding.token_type(),
-            expires_in: self.tokens.access_token_ttl_secs,
-            scope: scope.to_string(),
-            id_token: None,
-            refresh_token: None,
+        let (access_token, access) = self.mint_access_token(access_claims)?;
+        Ok(Minted {
+            response: TokenResponse {
+                access_token,
+                token_type: binding.token_type(),
+                expires_in: self.tokens.access_token_ttl_secs,
+                scope: scope.to_string(),
+                id_token: None,
+                refresh_token: None,
+            },
+            access,
         })
+    }
+
+    /// Signs an access token with `claims`; returns it with what verifying it would find.
+    fn mint_access_token(&self, claims: Value) -> Result<(String, AccessTokenClaims), OAuthError> {
+        let token = self
+            .keys
+            .sign(self.tokens.access_token_alg, "at+jwt", &claims)?;
+        let parsed = match claims {
+            Value::Object(map) => parse_access_claims(map),
+            _ => None,
+        };
+        let parsed = parsed
+            .ok_or_else(|| OAuthError::server_error("minted access token claims incomplete"))?;
+        Ok((token, parsed))
     }
 
     /// RFC 9068 §4: signature by our key, `typ` at+jwt, our issuer, not expired. Whether its
@@ -226,29 +275,6 @@ impl Provider {
         if !typ_ok || !issuer_ok || exp <= self.clock.now() {
             return Err(invalid());
         }
-        let parsed = AccessTokenClaims {
-            sub: str_claim(&claims, "sub").ok_or_else(invalid)?,
-            client_id: str_claim(&claims, "client_id").ok_or_else(invalid)?,
-            scope: ScopeSet::from_stored(&str_claim(&claims, "scope").unwrap_or_default()),
-            jti: str_claim(&claims, "jti").ok_or_else(invalid)?,
-            grant_id: str_claim(&claims, "gid"),
-            audience: match claims.get("aud") {
-                Some(Value::String(one)) => vec![one.clone()],
-                Some(Value::Array(many)) => many
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-                _ => Vec::new(),
-            },
-            jkt: claims
-                .get("cnf")
-                .and_then(|c| c.get("jkt"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            exp,
-            claims,
-        };
-        Ok(parsed)
+        parse_access_claims(claims).ok_or_else(invalid)
     }
 }

@@ -17,7 +17,7 @@ use crate::oidc::client::require_grant;
 use crate::oidc::device_flow::{self, Poll, State};
 use crate::oidc::discovery::paths;
 use crate::oidc::params::Params;
-use crate::oidc::tokens::{Binding, TokenResponse, UserGrant};
+use crate::oidc::tokens::{Binding, Minted, UserGrant};
 use crate::oidc::{ErrorCode, OAuthError};
 use crate::store::{DeviceApproval, DeviceCodeRow, GrantFacts, StoreError};
 
@@ -248,7 +248,7 @@ impl Services {
         client: &Client,
         params: &Params,
         jkt: Option<&str>,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Minted, OAuthError> {
         require_grant(client, GrantType::DeviceCode)?;
         let hash = secret::hash(params.require("device_code")?);
         let now = self.now();

@@ -17,7 +17,7 @@ use crate::oidc::client::require_grant;
 use crate::oidc::client_auth::{self, Credentials};
 use crate::oidc::discovery::paths;
 use crate::oidc::params::Params;
-use crate::oidc::tokens::{AccessTokenClaims, Binding, TokenResponse, UserGrant};
+use crate::oidc::tokens::{AccessTokenClaims, Binding, Minted, TokenResponse, UserGrant};
 use crate::oidc::{ErrorCode, OAuthError, authorize, grants, introspect, pkce};
 use crate::store::{GrantFacts, Redemption, RefreshRow, RotateOutcome, Tx, UserRow};
 
@@ -130,6 +130,7 @@ impl Services {
                 format!("grant_type '{grant_type}' is not supported"),
             )),
         };
+        let issued = issued.map(|minted| self.remember_minted(minted));
         if issued.is_ok() {
             metrics::counter!(
                 crate::metrics::TOKENS_ISSUED,
@@ -149,7 +150,7 @@ impl Services {
         client: &Client,
         params: &Params,
         jkt: Option<&str>,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Minted, OAuthError> {
         require_grant(client, GrantType::AuthorizationCode)?;
         let code = params.require("code")?;
         let code_hash = secret::hash(code);
@@ -317,7 +318,7 @@ impl Services {
         client: &Client,
         params: &Params,
         jkt: Option<&str>,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Minted, OAuthError> {
         require_grant(client, GrantType::RefreshToken)?;
         let presented = params.require("refresh_token")?;
         let old_hash = secret::hash(presented);
@@ -398,8 +399,19 @@ impl Services {
         )
     }
 
+    /// Keeps the claims of an access token just minted as if this node had verified it:
+    /// clients call userinfo or introspection with it next, and need not wait for a
+    /// signature check of what this node signed.
+    fn remember_minted(&self, minted: Minted) -> TokenResponse {
+        let key = secret::digest(&minted.response.access_token);
+        let expires_at = minted.access.exp;
+        self.verified_tokens
+            .insert(key, Arc::new(minted.access), expires_at, self.now());
+        minted.response
+    }
+
     /// An access token of ours with a valid signature and claims, unexpired; from the cache
-    /// when this node checked the very same token before.
+    /// when this node minted or checked the very same token before.
     fn verified_access_token(&self, token: &str) -> Result<Arc<AccessTokenClaims>, OAuthError> {
         let key = secret::digest(token);
         let now = self.now();

@@ -89,6 +89,35 @@ async fn a_live_access_token_is_active_with_its_claims() {
 }
 
 #[tokio::test]
+async fn the_node_that_minted_a_token_answers_for_it_as_a_node_that_verifies_it() {
+    // The minting node keeps what it signed instead of checking its own signature; another
+    // node checks the signature. Both must see the same token.
+    let app = spawn_app().await;
+    let rp = Rp::register(&app, spec("Two Node Introspection App")).await;
+    let tokens = signed_in(&app, &rp).await;
+    let access = tokens.access_token().secret();
+    let other = app.second_node().await;
+
+    let minted_here = introspect(&app, &rp, access, None).await;
+    let verified_there = introspect(&other, &rp, access, None).await;
+    assert_eq!(minted_here.body["active"], true, "{:?}", minted_here.body);
+    assert_eq!(minted_here.body, verified_there.body);
+    let here = app.userinfo(access).await;
+    let there = other.userinfo(access).await;
+    assert_eq!(here.status, StatusCode::OK, "{:?}", here.body);
+    assert_eq!(here.body, there.body);
+
+    // What the minting node kept never outlives a revocation.
+    let reply = revoke(&app, &rp, access, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_inactive(
+        &introspect(&app, &rp, access, None).await,
+        "revoked, minting node",
+    );
+    assert_userinfo_refuses(&app, access, "revoked, minting node").await;
+}
+
+#[tokio::test]
 async fn a_refresh_token_is_active() {
     let app = spawn_app().await;
     let rp = Rp::register(&app, spec("Refresh Introspection App")).await;
