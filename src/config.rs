@@ -178,6 +178,8 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     /// How long start-up keeps retrying an unreachable database, in seconds.
     pub startup_timeout_secs: u64,
+    /// SQLite: how often the server copies the WAL into the database file, in milliseconds.
+    pub checkpoint_interval_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -186,6 +188,7 @@ impl Default for DatabaseSettings {
             max_connections: 16,
             acquire_timeout_secs: 3,
             startup_timeout_secs: 60,
+            checkpoint_interval_ms: 200,
         }
     }
 }
@@ -864,6 +867,12 @@ impl Settings {
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if !(10..=60_000).contains(&self.database.checkpoint_interval_ms) {
+            return Err(invalid(
+                "database.checkpoint_interval_ms",
+                "must be between 10 and 60000",
+            ));
         }
         if let Some(pw) = &self.admin_password
             && pw.chars().count() < self.password.min_length

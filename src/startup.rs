@@ -17,7 +17,7 @@ use crate::render::Templates;
 use crate::services::Services;
 use crate::signing::{KeyRing, MasterKey};
 use crate::state::AppState;
-use crate::store::Db;
+use crate::store::{Backend, Db};
 use crate::web::csrf::Csrf;
 
 /// Opens the database and applies migrations.
@@ -250,7 +250,7 @@ fn spawn_background_tasks(
     });
     let services = state.services.clone();
     let cleanup_every = Duration::from_secs(settings.cleanup_interval_secs);
-    let cleanup = every(cleanup_every, stop, move || {
+    let cleanup = every(cleanup_every, stop.clone(), move || {
         let services = services.clone();
         async move {
             match services.clean_up().await {
@@ -260,7 +260,20 @@ fn spawn_background_tasks(
             }
         }
     });
-    vec![reload, cleanup]
+    let mut tasks = vec![reload, cleanup];
+    let db = state.services.db().clone();
+    if db.backend() == Backend::Sqlite {
+        let checkpoint_every = Duration::from_millis(settings.database.checkpoint_interval_ms);
+        tasks.push(every(checkpoint_every, stop, move || {
+            let db = db.clone();
+            async move {
+                if let Err(e) = db.checkpoint().await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        }));
+    }
+    tasks
 }
 
 fn every<F, Fut>(

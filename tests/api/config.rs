@@ -80,6 +80,11 @@ fn invalid_values_name_the_setting() {
             "session.remember_me_days",
         ),
         ("TESSERA_ADMIN_PASSWORD", "short", "admin_password"),
+        (
+            "TESSERA_DATABASE__CHECKPOINT_INTERVAL_MS",
+            "0",
+            "database.checkpoint_interval_ms",
+        ),
     ];
     for (key, value, setting) in cases {
         let result = Settings::load(None, env(&[(key, value)])).and_then(Settings::validate);
@@ -173,6 +178,7 @@ fn every_setting_is_reachable_from_the_environment() {
             ("TESSERA_LOGOUT__REVOKE_OFFLINE_GRANTS", "false"),
             ("TESSERA_REQUEST_TIMEOUT_SECS", "12"),
             ("TESSERA_CLEANUP_INTERVAL_SECS", "60"),
+            ("TESSERA_DATABASE__CHECKPOINT_INTERVAL_MS", "500"),
             ("TESSERA_PASSWORD__MIN_LENGTH", "20"),
             ("TESSERA_ADMIN_PASSWORD", "123456789012345678901234"),
         ]),
@@ -197,6 +203,7 @@ fn every_setting_is_reachable_from_the_environment() {
     assert!(!settings.logout.revoke_offline_grants);
     assert_eq!(settings.request_timeout_secs, 12);
     assert_eq!(settings.cleanup_interval_secs, 60);
+    assert_eq!(settings.database.checkpoint_interval_ms, 500);
     assert_eq!(settings.password.min_length, 20);
     assert_eq!(
         settings.admin_password.as_deref(),

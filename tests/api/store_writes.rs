@@ -1,12 +1,13 @@
 //! Writes end cleanly. The code flow's are one round trip each (several statements in one
 //! transaction on SQLite, one statement on PostgreSQL): one that fails midway is undone whole,
 //! and the connection it ran on (SQLite's one writer) is left without a transaction open. A
-//! write transaction dropped without a commit is undone before the next write begins.
+//! write transaction dropped without a commit is undone before the next write begins. On
+//! SQLite, writes reach the database file itself in the background, not only its WAL.
 
 use tessera::config::DatabaseSettings;
 use tessera::store::{Db, GrantFacts, NewCode, NewGrant, StoreError};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, postgres_url, spawn_app, spawn_app_with};
 use crate::rp::{REDIRECT_URI, Rp, spec};
 
 /// Far enough ahead that nothing expires during the test.
@@ -66,6 +67,39 @@ async fn a_write_dropped_without_commit_is_undone_before_the_next_one() {
         .await
         .expect("the dropped write left nothing behind");
     tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_writes_reach_the_database_file_within_the_checkpoint_interval() {
+    if postgres_url().is_some() {
+        // PostgreSQL has no WAL file of ours to checkpoint.
+        return;
+    }
+    let app = spawn_app_with(|s| s.database.checkpoint_interval_ms = 20).await;
+    Rp::register(&app, spec("Checkpointed App")).await;
+
+    // A copy of the database file alone, without its WAL, holds what was checkpointed. The
+    // writer checkpoints by itself only every 10,000 pages: this one write is far from that.
+    let file = app.dir.path().join("tessera.db");
+    let copy = app.dir.path().join("checkpointed-copy.db");
+    let mut found = 0;
+    for _ in 0..250 {
+        // A copy taken while a checkpoint writes may be torn: it then counts as not yet.
+        std::fs::copy(&file, &copy).unwrap();
+        let url = format!("sqlite://{}?immutable=true", copy.display());
+        if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await {
+            found =
+                sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE name = 'Checkpointed App'")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap_or(0);
+        }
+        if found == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(found, 1, "the client never reached the database file");
 }
 
 /// A server with a user and a client named `client_name`, and a maker of grants (by id) of
