@@ -14,6 +14,7 @@ use josekit::jwk::Jwk;
 use josekit::jwk::alg::ec::EcCurve;
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jws::{self, ES256, EdDSA, JwsHeader, JwsSigner, JwsVerifier, RS256};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::clock::SharedClock;
@@ -322,7 +323,12 @@ impl KeyRing {
     }
 
     /// Signs `claims` as a compact JWS with the current key of `alg`.
-    pub fn sign(&self, alg: SigningAlg, typ: &str, claims: &Value) -> Result<String, KeyError> {
+    pub fn sign<C: Serialize + ?Sized>(
+        &self,
+        alg: SigningAlg,
+        typ: &str,
+        claims: &C,
+    ) -> Result<String, KeyError> {
         let set = self.snapshot();
         let now = self.clock.now();
         let key = set

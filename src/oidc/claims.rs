@@ -128,7 +128,7 @@ pub struct AccessTokenFacts<'a> {
 
 /// The access token claims. `aud` is the resources asked for (RFC 8707), else the client the
 /// token was issued to.
-pub fn access_token(facts: &AccessTokenFacts<'_>) -> Value {
+pub fn access_token(facts: &AccessTokenFacts<'_>) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(facts.issuer));
     claims.insert("sub".into(), json!(facts.sub));
@@ -161,7 +161,7 @@ pub fn access_token(facts: &AccessTokenFacts<'_>) -> Value {
     if let Some(acr) = facts.acr.filter(|a| !a.is_empty()) {
         claims.insert("acr".into(), json!(acr));
     }
-    Value::Object(claims)
+    claims
 }
 
 #[cfg(test)]

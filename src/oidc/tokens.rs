@@ -244,15 +244,14 @@ impl Provider {
     }
 
     /// Signs an access token with `claims`; returns it with what verifying it would find.
-    fn mint_access_token(&self, claims: Value) -> Result<(String, AccessTokenClaims), OAuthError> {
+    fn mint_access_token(
+        &self,
+        claims: Map<String, Value>,
+    ) -> Result<(String, AccessTokenClaims), OAuthError> {
         let token = self
             .keys
             .sign(self.tokens.access_token_alg, "at+jwt", &claims)?;
-        let parsed = match claims {
-            Value::Object(map) => parse_access_claims(map),
-            _ => None,
-        };
-        let parsed = parsed
+        let parsed = parse_access_claims(claims)
             .ok_or_else(|| OAuthError::server_error("minted access token claims incomplete"))?;
         Ok((token, parsed))
     }

@@ -5,7 +5,8 @@
 
 use super::audit::{Event, EventType};
 use super::interaction::Interaction;
-use super::{Actor, Caller, ServiceResult, Services, convert};
+use super::tokens::live_user;
+use super::{Actor, Caller, ServiceResult, Services};
 use crate::auth::secret;
 use crate::config::RegistrationMode;
 use crate::domain::{Client, ScopeSet, Session, User};
@@ -150,7 +151,7 @@ impl Services {
             return Ok(None);
         };
         let user = match session {
-            Some(s) => self.enabled_user(&s.user_id).await?,
+            Some(s) => self.session_user(s).await?,
             None => None,
         };
         let Some(user) = user else {
@@ -201,7 +202,7 @@ impl Services {
             return Ok(None);
         };
         let user = match &session {
-            Some(s) => self.enabled_user(&s.user_id).await?,
+            Some(s) => self.session_user(s).await?,
             None => None,
         };
         let Some(user) = user else {
@@ -258,14 +259,10 @@ impl Services {
         ))
     }
 
-    /// An enabled user by id.
-    async fn enabled_user(&self, id: &str) -> ServiceResult<Option<User>> {
+    /// The signed-in user of a session, if the account is still enabled.
+    async fn session_user(&self, session: &Session) -> ServiceResult<Option<User>> {
         let mut tx = self.db.read().await?;
-        Ok(tx
-            .find_user_with_roles(id)
-            .await?
-            .map(|(row, roles)| convert::user(row, roles))
-            .filter(|u| u.enabled))
+        Ok(live_user(&mut tx, &session.user_id).await?)
     }
 
     /// Decides what a valid request needs next against the current session, and does it:

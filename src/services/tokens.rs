@@ -19,7 +19,7 @@ use crate::oidc::discovery::paths;
 use crate::oidc::params::Params;
 use crate::oidc::tokens::{AccessTokenClaims, Binding, Minted, TokenResponse, UserGrant};
 use crate::oidc::{ErrorCode, OAuthError, authorize, grants, introspect, pkce};
-use crate::store::{GrantFacts, Redemption, RefreshRow, RotateOutcome, Tx, UserRow};
+use crate::store::{GrantFacts, Redemption, RefreshRow, RotateOutcome, StoreResult, Tx, UserRow};
 
 impl Services {
     /// Authenticates the client of a token, introspection or revocation request.
@@ -726,7 +726,7 @@ enum Found {
 }
 
 /// The grant's user with their current roles, if the account still exists and is enabled.
-pub(crate) async fn live_user(tx: &mut Tx, user_id: &str) -> Result<Option<User>, OAuthError> {
+pub(crate) async fn live_user(tx: &mut Tx, user_id: &str) -> StoreResult<Option<User>> {
     Ok(tx
         .find_user_with_roles(user_id)
         .await?

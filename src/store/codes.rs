@@ -75,11 +75,12 @@ impl Tx {
             .bind(code_hash)
             .fetch_all(self.c())
             .await?;
-        let Some(code) = rows.first().map(|r| r.code.clone()) else {
+        let mut rows = rows.into_iter();
+        let Some(first) = rows.next() else {
             return Ok(None);
         };
-        Ok(with_roles(rows.into_iter().map(|r| r.user).collect())
-            .map(|(user, roles)| (code, user, roles)))
+        let users = std::iter::once(first.user).chain(rows.map(|r| r.user));
+        Ok(with_roles(users.collect()).map(|(user, roles)| (first.code, user, roles)))
     }
 }
 
