@@ -36,8 +36,15 @@ struct Nginx {
 }
 
 impl Drop for Nginx {
+    /// Asks the master to stop (TERM): it stops its worker first. A KILL would leave the
+    /// worker running as an orphan, still holding the test's ports.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) with a valid signal number has no memory effects; the pid is our
+        // own child, not yet waited for, so it cannot name another process.
+        if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
