@@ -112,6 +112,29 @@ async fn find_user(tx: &mut Tx, login: &str) -> ServiceResult<User> {
 impl Services {
     /// Creates an account.
     pub async fn create_user(&self, caller: &Caller, account: NewAccount) -> ServiceResult<User> {
+        self.create_account(caller, account, false).await
+    }
+
+    /// Creates an account whose owner chooses the password: it gets an unguessable one no
+    /// one knows, and its owner a mail with a link to set theirs, in the same transaction as
+    /// the account (no account without its mail, and no mail for an account that failed).
+    pub async fn create_user_with_invitation(
+        &self,
+        caller: &Caller,
+        mut account: NewAccount,
+    ) -> ServiceResult<User> {
+        account.password = crate::auth::secret::generate();
+        self.create_account(caller, account, true).await
+    }
+
+    /// Creates an account, audited; with `invite`, also queues the mail with a link to set
+    /// the password.
+    async fn create_account(
+        &self,
+        caller: &Caller,
+        account: NewAccount,
+        invite: bool,
+    ) -> ServiceResult<User> {
         self.audited(
             caller,
             Event::failure(EventType::UserCreated).typed_username(&account.username),
@@ -154,33 +177,20 @@ impl Services {
                     now,
                 )
                 .await?;
+                if invite {
+                    self.mail_password_link(
+                        &mut tx,
+                        (&user.id, &user.username, &user.email),
+                        "account_created",
+                        now,
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(user)
             },
         )
         .await
-    }
-
-    /// Creates an account whose owner chooses the password: it gets an unguessable one no
-    /// one knows, and its owner a mail with a link to set theirs.
-    pub async fn create_user_with_invitation(
-        &self,
-        caller: &Caller,
-        mut account: NewAccount,
-    ) -> ServiceResult<User> {
-        account.password = crate::auth::secret::generate();
-        let user = self.create_user(caller, account).await?;
-        let now = self.now();
-        let mut tx = self.db.write().await?;
-        self.mail_password_link(
-            &mut tx,
-            (&user.id, &user.username, &user.email),
-            "account_created",
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(user)
     }
 
     /// A user by username, e-mail or id.

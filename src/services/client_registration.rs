@@ -42,6 +42,26 @@ pub(super) async fn open_scopes(tx: &mut Tx) -> Result<Vec<String>, OAuthError> 
 }
 
 /// The metadata's scopes must all be open to self-registered clients.
+/// RFC 7592 §2: the client whose registration access token `token` is, read in `tx` so that
+/// an update or deletion acts on what the token was checked against.
+async fn registered_with_token(
+    tx: &mut Tx,
+    client_id: &str,
+    token: &str,
+) -> Result<Client, OAuthError> {
+    if client_id.chars().any(char::is_control) {
+        return Err(bad_token());
+    }
+    let stored = tx.client_registration_token(client_id).await?;
+    if !stored.is_some_and(|hash| secret::verify(token, &hash)) {
+        return Err(bad_token());
+    }
+    tx.find_client(client_id)
+        .await?
+        .map(convert::client)
+        .ok_or_else(bad_token)
+}
+
 async fn check_scopes(tx: &mut Tx, metadata: &Metadata) -> Result<(), OAuthError> {
     let open = open_scopes(tx).await?;
     if let Some(closed) = metadata.scope.iter().find(|s| !open.iter().any(|k| k == s)) {
@@ -212,18 +232,8 @@ impl Services {
         client_id: &str,
         token: &str,
     ) -> Result<Client, OAuthError> {
-        if client_id.chars().any(char::is_control) {
-            return Err(bad_token());
-        }
         let mut tx = self.db.read().await?;
-        let stored = tx.client_registration_token(client_id).await?;
-        if !stored.is_some_and(|hash| secret::verify(token, &hash)) {
-            return Err(bad_token());
-        }
-        tx.find_client(client_id)
-            .await?
-            .map(convert::client)
-            .ok_or_else(bad_token)
+        registered_with_token(&mut tx, client_id, token).await
     }
 
     /// RFC 7592 §2.2: replaces a client's registered metadata.
@@ -234,7 +244,8 @@ impl Services {
         token: &str,
         document: &Value,
     ) -> Result<Client, OAuthError> {
-        let mut client = self.own_registration(client_id, token).await?;
+        let mut tx = self.db.write().await?;
+        let mut client = registered_with_token(&mut tx, client_id, token).await?;
         if document.get("client_id").and_then(Value::as_str) != Some(client_id) {
             return Err(OAuthError::invalid_request(
                 "the body must carry the client_id it updates",
@@ -259,7 +270,6 @@ impl Services {
             },
         )?;
         let now = self.now();
-        let mut tx = self.db.write().await?;
         check_scopes(&mut tx, &metadata).await?;
         apply(&mut client, metadata);
         tx.replace_client_metadata(&convert::client_row(&client), now)
@@ -283,9 +293,9 @@ impl Services {
         client_id: &str,
         token: &str,
     ) -> Result<(), OAuthError> {
-        self.own_registration(client_id, token).await?;
-        let now = self.now();
         let mut tx = self.db.write().await?;
+        registered_with_token(&mut tx, client_id, token).await?;
+        let now = self.now();
         tx.delete_client(client_id).await?;
         self.commit_client_change(
             tx,
