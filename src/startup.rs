@@ -16,7 +16,7 @@ use crate::mail::Mailer;
 use crate::render::Templates;
 use crate::services::Services;
 use crate::signing::{KeyRing, MasterKey};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::store::{Backend, Db};
 use crate::web::csrf::Csrf;
 
@@ -134,13 +134,13 @@ impl Application {
         let services = open_services(config, clock).await?;
         services.open_keys().await?;
         let csrf = Csrf::new(services.keys().master_key(), services.config())?;
-        let state = AppState {
+        let state = AppState::new(Shared {
             csrf,
             config: services.config().clone(),
             services,
             templates,
             discovery: Arc::from(discovery),
-        };
+        });
         crate::cli::bootstrap::first_start(&state.services).await?;
         sync_upstreams(&state.services).await?;
         for client in state.services.list_clients().await? {
