@@ -1,6 +1,7 @@
 //! Signing keys: generation, rotation, the JWKS, and JWT signing and verification; with
-//! [`sealed`] (encryption at rest under the master key) and [`foreign`] (verification with
-//! keys that clients and upstream providers bring). The only module that uses josekit.
+//! [`sealed`] (encryption at rest under the master key), [`foreign`] (verification with
+//! keys that clients and upstream providers bring) and `es256` (ES256 signing by ring). The
+//! only module that uses josekit.
 //!
 //! Keys live in the database so every node signs and publishes the same keys. Each algorithm
 //! has generations 1, 2, …; the signing key is the newest generation whose `activate_at` has
@@ -20,6 +21,7 @@ use serde_json::{Map, Value};
 use crate::clock::SharedClock;
 use crate::domain::SigningAlg;
 
+mod es256;
 pub mod foreign;
 mod sealed;
 
@@ -177,7 +179,7 @@ fn generate_jwk(alg: SigningAlg) -> Result<Jwk, KeyError> {
 fn signer_for(alg: SigningAlg, jwk: &Jwk) -> Result<Box<dyn JwsSigner>, KeyError> {
     Ok(match alg {
         SigningAlg::RS256 => Box::new(RS256.signer_from_jwk(jwk).map_err(crypto)?),
-        SigningAlg::ES256 => Box::new(ES256.signer_from_jwk(jwk).map_err(crypto)?),
+        SigningAlg::ES256 => Box::new(es256::Es256Signer::from_jwk(jwk).map_err(crypto)?),
         SigningAlg::EdDSA => Box::new(EdDSA.signer_from_jwk(jwk).map_err(crypto)?),
     })
 }
