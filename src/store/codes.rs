@@ -80,7 +80,7 @@ impl Tx {
             return Ok(None);
         };
         let users = std::iter::once(first.user).chain(rows.map(|r| r.user));
-        Ok(with_roles(users.collect()).map(|(user, roles)| (first.code, user, roles)))
+        Ok(with_roles(users).map(|(user, roles)| (first.code, user, roles)))
     }
 }
 

@@ -513,9 +513,17 @@ async fn insert_roles(
 }
 
 /// Rows of one user joined with their roles, folded into the user and the role names.
-pub(super) fn with_roles(rows: Vec<UserWithRole>) -> Option<(UserRow, Vec<String>)> {
-    let roles = rows.iter().filter_map(|r| r.role_name.clone()).collect();
-    rows.into_iter().next().map(|r| (r.user, roles))
+pub(super) fn with_roles(
+    rows: impl IntoIterator<Item = UserWithRole>,
+) -> Option<(UserRow, Vec<String>)> {
+    let mut rows = rows.into_iter();
+    let first = rows.next()?;
+    let roles = first
+        .role_name
+        .into_iter()
+        .chain(rows.filter_map(|r| r.role_name))
+        .collect();
+    Some((first.user, roles))
 }
 
 /// Each user with the roles `pairs` (user id, role) give them, in the pairs' order.
